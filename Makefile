@@ -1,0 +1,45 @@
+# Entry points. Every target installs missing dependencies through scripts/bootstrap first.
+#   make test   build and run the whole test suite (what CI runs)
+#   make run    build and start sov on the bundled test model
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+SOV_TESTDATA ?= $(abspath ../shared/testdata)
+export SOV_TESTDATA
+
+.PHONY: all bootstrap build test test-asan fuzz run clean format
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (fast label only).
+test-asan: bootstrap
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSOV_SANITIZE=ON -DSOV_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L fast
+
+# Replays every fuzz corpus, then fuzzes each target for FUZZ_SECONDS.
+fuzz: bootstrap
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOV_FUZZ=ON -DSOV_BUILD_TESTS=OFF -DSOV_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@scripts/run_fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+run: build
+	$(BUILD)/sov inspect $(SOV_TESTDATA)/models/stories260K.gguf
+
+format:
+	@find src include tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
