@@ -32,7 +32,7 @@ test-asan: bootstrap
 # Replays every fuzz corpus, then fuzzes each target for FUZZ_SECONDS.
 fuzz: bootstrap
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOV_FUZZ=ON -DSOV_BUILD_TESTS=OFF -DSOV_BUILD_BENCH=OFF >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	@scripts/run_fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 run: build
