@@ -1,0 +1,220 @@
+#include "engine/context.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace sov::engine {
+
+int32_t default_n_ctx(const HParams& hp) { return std::min<int32_t>(4096, hp.n_ctx_train); }
+
+Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32_t n_ctx)
+    : model_(std::move(model)),
+      hp_(model_->hparams()),
+      n_ctx_(n_ctx),
+      n_batch_(std::max(1, params.n_batch)),
+      pool_(params.n_threads),
+      rope_(hp_, model_->weights().rope_freqs.empty() ? nullptr : model_->weights().rope_freqs.data()) {
+  const size_t b = static_cast<size_t>(n_batch_), d = hp_.n_embd, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv();
+  const size_t cache = static_cast<size_t>(hp_.n_layer) * n_ctx_ * nkv;
+  k_cache_.assign(cache, 0.0f);
+  v_cache_.assign(cache, 0.0f);
+  x_.resize(b * d);
+  h_.resize(b * d);
+  o_.resize(b * d);
+  q_.resize(b * nq);
+  att_.resize(b * nq);
+  k_.resize(b * nkv);
+  v_.resize(b * nkv);
+  qkv_.resize(b * (nq + 2 * nkv));
+  gate_.resize(b * 2 * hp_.n_ff);
+  up_.resize(b * hp_.n_ff);
+  rope_tab_.resize(b * hp_.n_rot);
+  scores_.resize(static_cast<size_t>(pool_.size()) * n_ctx_);
+  logits_.resize(static_cast<size_t>(hp_.n_vocab));
+}
+
+Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> model, ContextParams params) {
+  const HParams& hp = model->hparams();
+  int32_t n_ctx = params.n_ctx > 0 ? params.n_ctx : default_n_ctx(hp);
+  if (n_ctx > (1 << 22)) return Status::invalid_argument(fmt::format("context length {} is too large", n_ctx));
+  return std::unique_ptr<Context>(new Context(std::move(model), params, n_ctx));
+}
+
+Status Context::decode(std::span<const int32_t> tokens, bool all_logits) {
+  if (tokens.empty()) return Status::invalid_argument("decode called with no tokens");
+  for (int32_t t : tokens) {
+    if (t < 0 || t >= hp_.n_vocab) {
+      return Status::invalid_argument(fmt::format("token id {} is outside the vocabulary (0..{})", t, hp_.n_vocab - 1));
+    }
+  }
+  if (static_cast<int64_t>(n_past_) + static_cast<int64_t>(tokens.size()) > n_ctx_) {
+    return Status::out_of_range(fmt::format("context overflow: {} cached + {} new tokens exceed the context of {}",
+                                            n_past_, tokens.size(), n_ctx_));
+  }
+  const size_t n = tokens.size();
+  n_logits_ = all_logits ? static_cast<int32_t>(n) : 1;
+  if (logits_.size() < static_cast<size_t>(n_logits_) * hp_.n_vocab) {
+    logits_.resize(static_cast<size_t>(n_logits_) * hp_.n_vocab);
+  }
+  for (size_t done = 0; done < n; done += n_batch_) {
+    const int chunk = static_cast<int>(std::min<size_t>(n_batch_, n - done));
+    const bool last_chunk = done + chunk == n;
+    // Earlier chunks only fill the cache unless every row's logits are wanted.
+    float* out = all_logits ? logits_.data() + done * hp_.n_vocab : (last_chunk ? logits_.data() : nullptr);
+    forward(tokens.data() + done, chunk, out, all_logits);
+  }
+  return Status::ok();
+}
+
+std::span<const float> Context::logits(int i) const {
+  if (i < 0 || i >= n_logits_) i = n_logits_ - 1;
+  return {logits_.data() + static_cast<size_t>(i) * hp_.n_vocab, static_cast<size_t>(hp_.n_vocab)};
+}
+
+void Context::truncate(int32_t n) { n_past_ = std::clamp(n, 0, n_past_); }
+
+void Context::linear(const Matrix& w, const float* x, int n, float* y) {
+  kernels::matmul(w.view, x, n, y, &scratch_, &pool_);
+}
+
+void Context::forward(const int32_t* tokens, int n, float* logits_out, bool all_rows) {
+  const ModelWeights& w = model_->weights();
+  const int d = hp_.n_embd, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv(), ff = hp_.n_ff, hd = hp_.head_dim;
+  const int32_t pos0 = n_past_;
+
+  for (int t = 0; t < n; ++t) {
+    float* row = &x_[static_cast<size_t>(t) * d];
+    kernels::dequantize_row(w.token_embd.view, tokens[t], row);
+    if (hp_.embd_scale != 1.0f) {
+      for (int i = 0; i < d; ++i) row[i] *= hp_.embd_scale;
+    }
+    rope_.table(pos0 + t, &rope_tab_[static_cast<size_t>(t) * hp_.n_rot]);
+  }
+
+  for (int l = 0; l < hp_.n_layer; ++l) {
+    const LayerWeights& lw = w.layers[l];
+    for (int t = 0; t < n; ++t) rms_norm(&x_[t * d], lw.attn_norm.data(), d, hp_.norm_eps, &h_[t * d]);
+
+    if (lw.wqkv.present()) {
+      linear(lw.wqkv, h_.data(), n, qkv_.data());
+      const int stride = nq + 2 * nkv;
+      for (int t = 0; t < n; ++t) {
+        const float* src = &qkv_[static_cast<size_t>(t) * stride];
+        std::memcpy(&q_[t * nq], src, sizeof(float) * nq);
+        std::memcpy(&k_[t * nkv], src + nq, sizeof(float) * nkv);
+        std::memcpy(&v_[t * nkv], src + nq + nkv, sizeof(float) * nkv);
+      }
+    } else {
+      linear(lw.wq, h_.data(), n, q_.data());
+      linear(lw.wk, h_.data(), n, k_.data());
+      linear(lw.wv, h_.data(), n, v_.data());
+    }
+    for (int t = 0; t < n; ++t) {
+      float* q = &q_[t * nq];
+      float* k = &k_[t * nkv];
+      float* v = &v_[t * nkv];
+      if (!lw.bq.empty()) add_inplace(q, lw.bq.data(), nq);
+      if (!lw.bk.empty()) add_inplace(k, lw.bk.data(), nkv);
+      if (!lw.bv.empty()) add_inplace(v, lw.bv.data(), nkv);
+      const float* tab = &rope_tab_[static_cast<size_t>(t) * hp_.n_rot];
+      for (int h = 0; h < hp_.n_head; ++h) {
+        if (!lw.q_norm.empty()) rms_norm(q + h * hd, lw.q_norm.data(), hd, hp_.norm_eps, q + h * hd);
+        rope_.apply(q + h * hd, tab);
+      }
+      for (int h = 0; h < hp_.n_head_kv; ++h) {
+        if (!lw.k_norm.empty()) rms_norm(k + h * hd, lw.k_norm.data(), hd, hp_.norm_eps, k + h * hd);
+        rope_.apply(k + h * hd, tab);
+      }
+      const size_t at = (static_cast<size_t>(l) * n_ctx_ + pos0 + t) * nkv;
+      std::memcpy(&k_cache_[at], k, sizeof(float) * nkv);
+      std::memcpy(&v_cache_[at], v, sizeof(float) * nkv);
+    }
+
+    attention(l, n, pos0);
+    linear(lw.wo, att_.data(), n, o_.data());
+    for (int t = 0; t < n; ++t) {
+      float* o = &o_[t * d];
+      if (!lw.post_attn_norm.empty()) rms_norm(o, lw.post_attn_norm.data(), d, hp_.norm_eps, o);
+      add_inplace(&x_[t * d], o, d);
+      rms_norm(&x_[t * d], lw.ffn_norm.data(), d, hp_.norm_eps, &h_[t * d]);
+    }
+
+    if (lw.ffn_gate.present()) {
+      linear(lw.ffn_gate, h_.data(), n, gate_.data());
+      linear(lw.ffn_up, h_.data(), n, up_.data());
+      for (int t = 0; t < n; ++t) {
+        gated_activation(&gate_[t * ff], &up_[t * ff], ff, hp_.activation, &gate_[t * ff]);
+      }
+    } else {
+      // Fused [gate; up] rows: per token, the first n_ff outputs are the gate.
+      linear(lw.ffn_up, h_.data(), n, gate_.data());
+      for (int t = 0; t < n; ++t) {
+        const float* g = &gate_[static_cast<size_t>(t) * 2 * ff];
+        gated_activation(g, g + ff, ff, hp_.activation, &up_[t * ff]);
+      }
+      std::memcpy(gate_.data(), up_.data(), sizeof(float) * n * ff);
+    }
+    linear(lw.ffn_down, gate_.data(), n, o_.data());
+    for (int t = 0; t < n; ++t) {
+      float* o = &o_[t * d];
+      if (!lw.post_ffn_norm.empty()) rms_norm(o, lw.post_ffn_norm.data(), d, hp_.norm_eps, o);
+      add_inplace(&x_[t * d], o, d);
+    }
+  }
+  n_past_ += n;
+
+  if (logits_out == nullptr) return;
+  // Logits: every row of this micro-batch, or only its last token.
+  const int first = all_rows ? 0 : n - 1;
+  const int rows = n - first;
+  for (int t = first; t < n; ++t) rms_norm(&x_[t * d], w.output_norm.data(), d, hp_.norm_eps, &h_[(t - first) * d]);
+  linear(w.output, h_.data(), rows, logits_out);
+  if (hp_.final_softcap > 0.0f) softcap(logits_out, rows * hp_.n_vocab, hp_.final_softcap);
+}
+
+}  // namespace sov::engine
+
+namespace sov::engine {
+
+void Context::attention(int layer, int n, int32_t pos0) {
+  const int hd = hp_.head_dim, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv();
+  const int group = hp_.n_head / hp_.n_head_kv;
+  const float scale = hp_.attn_scale > 0.0f ? hp_.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool swa = hp_.layer_uses_swa(layer);
+  const float* k_cache = &k_cache_[static_cast<size_t>(layer) * n_ctx_ * nkv];
+  const float* v_cache = &v_cache_[static_cast<size_t>(layer) * n_ctx_ * nkv];
+
+  pool_.parallel_for(static_cast<size_t>(n) * hp_.n_head, [&](size_t begin, size_t end, int thread) {
+    float* scores = &scores_[static_cast<size_t>(thread) * n_ctx_];
+    for (size_t job = begin; job < end; ++job) {
+      const int t = static_cast<int>(job / hp_.n_head), h = static_cast<int>(job % hp_.n_head);
+      const int kv_off = (h / group) * hd;
+      const int32_t pos = pos0 + t;
+      // Causal, and within the sliding window where the layer has one: pos - j < window.
+      const int32_t start = swa ? std::max(0, pos - hp_.sliding_window + 1) : 0;
+      const int count = pos - start + 1;
+      const float* q = &q_[static_cast<size_t>(t) * nq + h * hd];
+      for (int j = 0; j < count; ++j) {
+        const float* k = k_cache + static_cast<size_t>(start + j) * nkv + kv_off;
+        float s = 0.0f;
+        for (int i = 0; i < hd; ++i) s += q[i] * k[i];
+        scores[j] = s * scale;
+      }
+      if (hp_.attn_softcap > 0.0f) softcap(scores, count, hp_.attn_softcap);
+      softmax(scores, count);
+      float* out = &att_[static_cast<size_t>(t) * nq + h * hd];
+      std::fill(out, out + hd, 0.0f);
+      for (int j = 0; j < count; ++j) {
+        const float* v = v_cache + static_cast<size_t>(start + j) * nkv + kv_off;
+        const float p = scores[j];
+        for (int i = 0; i < hd; ++i) out[i] += p * v[i];
+      }
+    }
+  });
+}
+
+}  // namespace sov::engine
