@@ -16,10 +16,11 @@ Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32
       hp_(model_->hparams()),
       n_ctx_(n_ctx),
       n_batch_(std::max(1, params.n_batch)),
+      n_past_(static_cast<size_t>(std::max(1, params.n_seq)), 0),
       pool_(params.n_threads),
       rope_(hp_, model_->weights().rope_freqs.empty() ? nullptr : model_->weights().rope_freqs.data()) {
   const size_t b = static_cast<size_t>(n_batch_), d = hp_.n_embd, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv();
-  const size_t cache = static_cast<size_t>(hp_.n_layer) * n_ctx_ * nkv;
+  const size_t cache = static_cast<size_t>(hp_.n_layer) * n_past_.size() * n_ctx_ * nkv;
   k_cache_.assign(cache, 0.0f);
   v_cache_.assign(cache, 0.0f);
   x_.resize(b * d);
@@ -35,12 +36,19 @@ Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32
   rope_tab_.resize(b * hp_.n_rot);
   scores_.resize(static_cast<size_t>(pool_.size()) * n_ctx_);
   logits_.resize(static_cast<size_t>(hp_.n_vocab));
+  row_token_.resize(b);
+  row_seq_.resize(b);
+  row_pos_.resize(b);
+  row_out_.resize(b);
 }
 
 Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> model, ContextParams params) {
   const HParams& hp = model->hparams();
   int32_t n_ctx = params.n_ctx > 0 ? params.n_ctx : default_n_ctx(hp);
   if (n_ctx > (1 << 22)) return Status::invalid_argument(fmt::format("context length {} is too large", n_ctx));
+  if (params.n_seq < 1 || params.n_seq > 256) {
+    return Status::invalid_argument(fmt::format("{} sequences per context is out of range (1..256)", params.n_seq));
+  }
   return std::unique_ptr<Context>(new Context(std::move(model), params, n_ctx));
 }
 
@@ -51,9 +59,9 @@ Status Context::decode(std::span<const int32_t> tokens, bool all_logits) {
       return Status::invalid_argument(fmt::format("token id {} is outside the vocabulary (0..{})", t, hp_.n_vocab - 1));
     }
   }
-  if (static_cast<int64_t>(n_past_) + static_cast<int64_t>(tokens.size()) > n_ctx_) {
+  if (static_cast<int64_t>(n_past_[0]) + static_cast<int64_t>(tokens.size()) > n_ctx_) {
     return Status::out_of_range(fmt::format("context overflow: {} cached + {} new tokens exceed the context of {}",
-                                            n_past_, tokens.size(), n_ctx_));
+                                            n_past_[0], tokens.size(), n_ctx_));
   }
   const size_t n = tokens.size();
   n_logits_ = all_logits ? static_cast<int32_t>(n) : 1;
@@ -62,12 +70,58 @@ Status Context::decode(std::span<const int32_t> tokens, bool all_logits) {
   }
   for (size_t done = 0; done < n; done += n_batch_) {
     const int chunk = static_cast<int>(std::min<size_t>(n_batch_, n - done));
-    const bool last_chunk = done + chunk == n;
-    // Earlier chunks only fill the cache unless every row's logits are wanted.
-    float* out = all_logits ? logits_.data() + done * hp_.n_vocab : (last_chunk ? logits_.data() : nullptr);
-    forward(tokens.data() + done, chunk, out, all_logits);
+    for (int t = 0; t < chunk; ++t) {
+      const size_t i = done + t;
+      row_token_[t] = tokens[i];
+      row_seq_[t] = 0;
+      row_pos_[t] = n_past_[0] + t;
+      // Earlier rows only fill the cache unless every row's logits are wanted.
+      row_out_[t] = all_logits ? static_cast<int32_t>(i) : (i + 1 == n ? 0 : -1);
+    }
+    forward(chunk);
+    n_past_[0] += chunk;
   }
   return Status::ok();
+}
+
+Status Context::decode_batch(std::span<const BatchToken> batch) {
+  if (batch.empty()) return Status::invalid_argument("decode_batch called with no tokens");
+  std::vector<int32_t> added(n_past_.size(), 0);
+  int32_t n_out = 0;
+  for (const BatchToken& b : batch) {
+    if (b.seq < 0 || b.seq >= n_seq()) return Status::invalid_argument(fmt::format("sequence {} does not exist", b.seq));
+    if (b.token < 0 || b.token >= hp_.n_vocab) {
+      return Status::invalid_argument(
+          fmt::format("token id {} is outside the vocabulary (0..{})", b.token, hp_.n_vocab - 1));
+    }
+    if (n_past_[b.seq] + ++added[b.seq] > n_ctx_) {
+      return Status::out_of_range(fmt::format("context overflow in sequence {}: the context holds {} tokens", b.seq,
+                                              n_ctx_));
+    }
+    n_out += b.want_logits ? 1 : 0;
+  }
+  if (logits_.size() < static_cast<size_t>(n_out) * hp_.n_vocab) logits_.resize(static_cast<size_t>(n_out) * hp_.n_vocab);
+  n_logits_ = n_out;
+  batch_rows_.assign(batch.size(), -1);
+  int32_t next_out = 0;
+  for (size_t done = 0; done < batch.size(); done += n_batch_) {
+    const int chunk = static_cast<int>(std::min<size_t>(n_batch_, batch.size() - done));
+    for (int t = 0; t < chunk; ++t) {
+      const BatchToken& b = batch[done + t];
+      row_token_[t] = b.token;
+      row_seq_[t] = b.seq;
+      row_pos_[t] = n_past_[b.seq]++;
+      row_out_[t] = b.want_logits ? next_out++ : -1;
+      batch_rows_[done + t] = row_out_[t];
+    }
+    forward(chunk);
+  }
+  return Status::ok();
+}
+
+std::span<const float> Context::batch_logits(size_t i) const {
+  if (i >= batch_rows_.size() || batch_rows_[i] < 0) return {};
+  return {logits_.data() + static_cast<size_t>(batch_rows_[i]) * hp_.n_vocab, static_cast<size_t>(hp_.n_vocab)};
 }
 
 std::span<const float> Context::logits(int i) const {
@@ -75,24 +129,30 @@ std::span<const float> Context::logits(int i) const {
   return {logits_.data() + static_cast<size_t>(i) * hp_.n_vocab, static_cast<size_t>(hp_.n_vocab)};
 }
 
-void Context::truncate(int32_t n) { n_past_ = std::clamp(n, 0, n_past_); }
+void Context::truncate(int seq, int32_t n) {
+  if (seq >= 0 && seq < n_seq()) n_past_[seq] = std::clamp(n, 0, n_past_[seq]);
+}
+
+float* Context::cache_row(std::vector<float>& cache, int layer, int seq, int32_t pos) {
+  const size_t nkv = hp_.n_embd_kv();
+  return &cache[((static_cast<size_t>(layer) * n_seq() + seq) * n_ctx_ + pos) * nkv];
+}
 
 void Context::linear(const Matrix& w, const float* x, int n, float* y) {
   kernels::matmul(w.view, x, n, y, &scratch_, &pool_);
 }
 
-void Context::forward(const int32_t* tokens, int n, float* logits_out, bool all_rows) {
+void Context::forward(int n) {
   const ModelWeights& w = model_->weights();
   const int d = hp_.n_embd, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv(), ff = hp_.n_ff, hd = hp_.head_dim;
-  const int32_t pos0 = n_past_;
 
   for (int t = 0; t < n; ++t) {
     float* row = &x_[static_cast<size_t>(t) * d];
-    kernels::dequantize_row(w.token_embd.view, tokens[t], row);
+    kernels::dequantize_row(w.token_embd.view, row_token_[t], row);
     if (hp_.embd_scale != 1.0f) {
       for (int i = 0; i < d; ++i) row[i] *= hp_.embd_scale;
     }
-    rope_.table(pos0 + t, &rope_tab_[static_cast<size_t>(t) * hp_.n_rot]);
+    rope_.table(row_pos_[t], &rope_tab_[static_cast<size_t>(t) * hp_.n_rot]);
   }
 
   for (int l = 0; l < hp_.n_layer; ++l) {
@@ -129,12 +189,11 @@ void Context::forward(const int32_t* tokens, int n, float* logits_out, bool all_
         if (!lw.k_norm.empty()) rms_norm(k + h * hd, lw.k_norm.data(), hd, hp_.norm_eps, k + h * hd);
         rope_.apply(k + h * hd, tab);
       }
-      const size_t at = (static_cast<size_t>(l) * n_ctx_ + pos0 + t) * nkv;
-      std::memcpy(&k_cache_[at], k, sizeof(float) * nkv);
-      std::memcpy(&v_cache_[at], v, sizeof(float) * nkv);
+      std::memcpy(cache_row(k_cache_, l, row_seq_[t], row_pos_[t]), k, sizeof(float) * nkv);
+      std::memcpy(cache_row(v_cache_, l, row_seq_[t], row_pos_[t]), v, sizeof(float) * nkv);
     }
 
-    attention(l, n, pos0);
+    attention(l, n);
     linear(lw.wo, att_.data(), n, o_.data());
     for (int t = 0; t < n; ++t) {
       float* o = &o_[t * d];
@@ -165,35 +224,37 @@ void Context::forward(const int32_t* tokens, int n, float* logits_out, bool all_
       add_inplace(&x_[t * d], o, d);
     }
   }
-  n_past_ += n;
-
-  if (logits_out == nullptr) return;
-  // Logits: every row of this micro-batch, or only its last token.
-  const int first = all_rows ? 0 : n - 1;
-  const int rows = n - first;
-  for (int t = first; t < n; ++t) rms_norm(&x_[t * d], w.output_norm.data(), d, hp_.norm_eps, &h_[(t - first) * d]);
-  linear(w.output, h_.data(), rows, logits_out);
-  if (hp_.final_softcap > 0.0f) softcap(logits_out, rows * hp_.n_vocab, hp_.final_softcap);
+  // Logits of the rows that want them; their output rows are consecutive.
+  int rows = 0, first_out = -1;
+  for (int t = 0; t < n; ++t) {
+    if (row_out_[t] < 0) continue;
+    if (first_out < 0) first_out = row_out_[t];
+    rms_norm(&x_[t * d], w.output_norm.data(), d, hp_.norm_eps, &h_[static_cast<size_t>(rows++) * d]);
+  }
+  if (rows == 0) return;
+  float* out = logits_.data() + static_cast<size_t>(first_out) * hp_.n_vocab;
+  linear(w.output, h_.data(), rows, out);
+  if (hp_.final_softcap > 0.0f) softcap(out, rows * hp_.n_vocab, hp_.final_softcap);
 }
 
 }  // namespace sov::engine
 
 namespace sov::engine {
 
-void Context::attention(int layer, int n, int32_t pos0) {
+void Context::attention(int layer, int n) {
   const int hd = hp_.head_dim, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv();
   const int group = hp_.n_head / hp_.n_head_kv;
   const float scale = hp_.attn_scale > 0.0f ? hp_.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
   const bool swa = hp_.layer_uses_swa(layer);
-  const float* k_cache = &k_cache_[static_cast<size_t>(layer) * n_ctx_ * nkv];
-  const float* v_cache = &v_cache_[static_cast<size_t>(layer) * n_ctx_ * nkv];
 
   pool_.parallel_for(static_cast<size_t>(n) * hp_.n_head, [&](size_t begin, size_t end, int thread) {
     float* scores = &scores_[static_cast<size_t>(thread) * n_ctx_];
     for (size_t job = begin; job < end; ++job) {
       const int t = static_cast<int>(job / hp_.n_head), h = static_cast<int>(job % hp_.n_head);
       const int kv_off = (h / group) * hd;
-      const int32_t pos = pos0 + t;
+      const int32_t pos = row_pos_[t];
+      const float* k_cache = cache_row(k_cache_, layer, row_seq_[t], 0);
+      const float* v_cache = cache_row(v_cache_, layer, row_seq_[t], 0);
       // Causal, and within the sliding window where the layer has one: pos - j < window.
       const int32_t start = swa ? std::max(0, pos - hp_.sliding_window + 1) : 0;
       const int count = pos - start + 1;

@@ -1,9 +1,11 @@
-// An inference context: one sequence's KV cache and the buffers of the forward pass.
+// An inference context: the KV caches of n_seq sequences and the buffers of the forward pass.
 //
-// decode() appends tokens to the sequence (positions n_past() ..), runs the model over them
-// in micro-batches of n_batch tokens (matrix-matrix products), and keeps the logits of the
-// last token, or of every token when asked. All buffers are allocated at create(); decoding
-// one token at a time allocates nothing.
+// decode() appends tokens to sequence 0 (positions n_past() ..), runs the model over them in
+// micro-batches of n_batch tokens (matrix-matrix products), and keeps the logits of the last
+// token, or of every token when asked. decode_batch() does the same for tokens of several
+// sequences at once: one forward pass, one weight read, for all of them (continuous
+// batching); each sequence attends only to its own cache. All buffers are allocated at
+// create(); decoding one token per sequence allocates nothing.
 //
 // A Context is used by one thread at a time; many Contexts may share one Model.
 #pragma once
@@ -22,9 +24,17 @@
 namespace sov::engine {
 
 struct ContextParams {
-  int32_t n_ctx = 0;     // 0: the smaller of 4096 and the model's trained context
+  int32_t n_ctx = 0;     // positions per sequence; 0: the smaller of 4096 and the trained context
   int32_t n_batch = 256;  // tokens per micro-batch of prompt processing
   int n_threads = 0;     // 0: physical cores
+  int32_t n_seq = 1;     // sequences, each with its own KV cache of n_ctx positions
+};
+
+// One token of a multi-sequence batch.
+struct BatchToken {
+  int32_t seq = 0;
+  int32_t token = 0;
+  bool want_logits = false;
 };
 
 class Context {
@@ -39,36 +49,49 @@ class Context {
   // only the last token's (i = -1 or the last index).
   std::span<const float> logits(int i = -1) const;
 
-  int32_t n_past() const { return n_past_; }
+  // Appends each token to its sequence, in order, and evaluates them all in one pass per
+  // micro-batch. Fails without changing any cache on a bad sequence or token id, or when a
+  // sequence would overflow its context.
+  Status decode_batch(std::span<const BatchToken> batch);
+  // Logits of entry i of the last decode_batch; empty unless that entry wanted logits.
+  std::span<const float> batch_logits(size_t i) const;
+
+  int32_t n_past(int seq = 0) const { return n_past_[seq]; }
   int32_t n_ctx() const { return n_ctx_; }
+  int32_t n_seq() const { return static_cast<int32_t>(n_past_.size()); }
   const Model& model() const { return *model_; }
-  // Forgets cached positions >= n (n <= n_past), e.g. to reuse a shared prefix.
-  void truncate(int32_t n);
-  void reset() { truncate(0); }
+  // Forgets cached positions >= n of a sequence (n <= n_past), e.g. to reuse a shared prefix.
+  void truncate(int seq, int32_t n);
+  void truncate(int32_t n) { truncate(0, n); }
+  void reset() { truncate(0, 0); }
 
  private:
   Context(std::shared_ptr<const Model> model, ContextParams params, int32_t n_ctx);
-  // Runs one micro-batch; writes logits of all rows (all_rows) or of the last row to
-  // logits_out, or none when logits_out is null.
-  void forward(const int32_t* tokens, int n, float* logits_out, bool all_rows);
-  void attention(int layer, int n, int32_t pos0);
+  // Runs the n rows staged in row_token_/row_seq_/row_pos_/row_out_. Rows with row_out_ >= 0
+  // get logits; those rows have consecutive output indices starting at the first one.
+  void forward(int n);
+  void attention(int layer, int n);
+  float* cache_row(std::vector<float>& cache, int layer, int seq, int32_t pos);
   void linear(const Matrix& w, const float* x, int n, float* y);
 
   std::shared_ptr<const Model> model_;
   const HParams& hp_;
   int32_t n_ctx_;
   int32_t n_batch_;
-  int32_t n_past_ = 0;
+  std::vector<int32_t> n_past_;  // per sequence
   ThreadPool pool_;
   kernels::Scratch scratch_;
   Rope rope_;
 
-  // KV cache: per layer, n_ctx rows of n_embd_kv floats.
+  // KV cache: [n_layer][n_seq][n_ctx][n_embd_kv] floats.
   std::vector<float> k_cache_, v_cache_;
   // Activations for one micro-batch.
   std::vector<float> x_, h_, q_, k_, v_, qkv_, att_, o_, gate_, up_, rope_tab_, scores_;
   std::vector<float> logits_;
   int32_t n_logits_ = 0;
+  std::vector<int32_t> batch_rows_;  // per decode_batch entry: its logits row, or -1
+  // The rows of the current micro-batch.
+  std::vector<int32_t> row_token_, row_seq_, row_pos_, row_out_;
 };
 
 // The default context length for a model: min(4096, trained context).
