@@ -5,13 +5,18 @@
 // n_in is contiguous); rows are `row_bytes` apart. Activations X are n_tokens rows of n_in
 // floats; the output Y is n_tokens rows of n_out floats:  Y[t][o] = sum_i W[o][i] * X[t][i].
 //
-// Where the weight format wants it (the quantized types), activations are first quantized
-// to 8 bits per value (Q8_0 or Q8_K blocks) exactly as the reference implementation does,
-// then integer dot products are used. The scalar path is the oracle; optimized variants
-// (AVX2, AVX-512) are chosen at run time and must agree with it.
+// Activations are first converted as llama.cpp's CPU backend does (see type_kernels.h):
+// quantized to 8 bits per value (Q8_0, Q8_1 or Q8_K blocks) for the quantized types, then
+// integer dot products are used; rounded to fp16 / bf16 precision for F16 / BF16 weights.
+// The scalar path (kernels/ref) is the oracle; AVX2 and AVX-512 variants are chosen at run
+// time (isa.h) and agree with it to float rounding. For the quantized types the SIMD
+// kernels also accumulate in the order of ggml's x86 kernels, so the same inputs give
+// llama.cpp's results bit for bit (end to end, most quantized test models then match its
+// reference logits to ~1e-6).
 //
 // Thread-safety: matmul is re-entrant; `pool` splits the output rows over its threads.
-// `scratch` must not be shared between concurrent calls.
+// `scratch` must not be shared between concurrent calls (when null, a thread-local buffer
+// is used). Nothing allocates per call once the scratch has grown to the largest shape.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +26,7 @@
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "gguf/types.h"
+#include "kernels/isa.h"
 
 namespace sov::kernels {
 
@@ -40,6 +46,11 @@ struct Scratch {
 
 // True when matmul supports weights of type t.
 bool supports(gguf::TensorType t);
+
+// Ok when matmul can run on w: a supported type, n_in a multiple of the type's block
+// size (32 for Q4_0..Q8_0, 256 for the K-quants), rows not overlapping. Engines call this
+// once per weight at load; matmul itself does not report errors.
+Status validate(const WeightView& w);
 
 // Y[n_tokens][n_out] = X[n_tokens][n_in] · Wᵀ. `pool` may be null (runs on the caller).
 void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, Scratch* scratch,
