@@ -1,4 +1,4 @@
-#include "base/status.h"
+#include "sovereign/status.h"
 
 namespace sov {
 

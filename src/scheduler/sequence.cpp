@@ -22,6 +22,12 @@ int32_t Sequence::common_prefix(std::span<const int32_t> prompt) const {
   return static_cast<int32_t>(n);
 }
 
+void Sequence::truncate(int32_t n) {
+  if (n < 0 || n >= static_cast<int32_t>(tokens_.size())) return;
+  tokens_.resize(static_cast<size_t>(n));
+  ctx_->truncate(n);
+}
+
 Result<int32_t> Sequence::prefill(std::span<const int32_t> prompt) {
   if (prompt.empty()) return Status::invalid_argument("the prompt is empty");
   if (static_cast<int64_t>(prompt.size()) > ctx_->n_ctx()) {

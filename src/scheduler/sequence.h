@@ -54,6 +54,9 @@ class Sequence {
   // Returns the number of tokens reused.
   Result<int32_t> prefill(std::span<const int32_t> prompt);
 
+  // Forgets every cached token after the first n.
+  void truncate(int32_t n);
+
   engine::Context& context() { return *ctx_; }
   const std::vector<int32_t>& cached_tokens() const { return tokens_; }
   // Length of the common prefix of `prompt` and the cached tokens.
