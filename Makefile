@@ -36,7 +36,7 @@ fuzz: bootstrap
 	@scripts/run_fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 run: build
-	$(BUILD)/sov inspect $(SOV_TESTDATA)/models/stories260K.gguf
+	$(BUILD)/src/cli/sov generate -m $(SOV_TESTDATA)/models/stories260K.gguf -p "Once upon a time" -n 64 --temp 0
 
 format:
 	@find src include tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
