@@ -1,6 +1,7 @@
 # Entry points. Every target installs missing dependencies through scripts/bootstrap first.
 #   make test   build and run the whole test suite (what CI runs)
-#   make run    build and start sov on the bundled test model
+#   make serve  build and start the server on 127.0.0.1:11434 (models from SOV_MODELS)
+#   make run    build and generate from the bundled test model
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
@@ -9,7 +10,7 @@ FUZZ_SECONDS ?= 60
 SOV_TESTDATA ?= $(abspath ../shared/testdata)
 export SOV_TESTDATA
 
-.PHONY: all bootstrap build test test-asan fuzz run clean format
+.PHONY: all bootstrap build test test-asan fuzz run serve clean format
 
 all: build
 
@@ -34,6 +35,9 @@ fuzz: bootstrap
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOV_FUZZ=ON -DSOV_BUILD_TESTS=OFF -DSOV_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	@scripts/run_fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+serve: build
+	$(BUILD)/src/cli/sov serve
 
 run: build
 	$(BUILD)/src/cli/sov generate -m $(SOV_TESTDATA)/models/stories260K.gguf -p "Once upon a time" -n 64 --temp 0

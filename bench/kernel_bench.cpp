@@ -1,12 +1,20 @@
-// Kernel benchmark: matmul throughput per weight type, scalar reference vs the best ISA
-// of this CPU, for a 2048 x 2048 weight at n_tokens 1 (decode) and 128 (prompt).
+// Kernel benchmark: matmul throughput per weight type for a 2048 x 2048 weight at n_tokens 1
+// (decode) and 128 (prompt): the row-major kernels of the best ISA of this CPU, the packed
+// (interleaved, kernels/packed.h) kernels where the type has them, and with --scalar the
+// scalar reference.
 //
 //   kernel_bench [--threads N] [--min-time SECONDS] [--types q4_0,q8_0,...] [--n-in N --n-out N]
+//                [--tokens 1,128] [--scalar] [--cpu-time]
+//
+// --cpu-time measures the process CPU time divided by the thread count instead of wall
+// time: on a machine shared with other jobs this estimates what the kernels do when they
+// have the cores (cache interference from the other jobs remains).
 //
 // Prints GFLOP/s (2 * n_in * n_out * n_tokens per call) and the weight bytes streamed per
 // second (GB/s). Numbers are for information only; nothing here is a test.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +25,7 @@
 #include "base/thread_pool.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
+#include "kernels/packed.h"
 #include "quant/quant.h"
 
 namespace {
@@ -28,6 +37,9 @@ struct Options {
   int threads = 0;  // physical cores
   double min_time = 0.5;
   int64_t n_in = 2048, n_out = 2048;
+  std::vector<int64_t> tokens = {1, 128};
+  bool scalar = false;
+  bool cpu_time = false;
   std::vector<TensorType> types = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16, TensorType::kQ8_0,
                                    TensorType::kQ6_K, TensorType::kQ5_K, TensorType::kQ5_1, TensorType::kQ5_0,
                                    TensorType::kQ4_K, TensorType::kQ4_1, TensorType::kQ4_0, TensorType::kQ3_K,
@@ -46,6 +58,18 @@ bool parse(int argc, char** argv, Options* o) {
       o->n_in = std::atoll(argv[++i]);
     } else if (a == "--n-out" && has_value) {
       o->n_out = std::atoll(argv[++i]);
+    } else if (a == "--cpu-time") {
+      o->cpu_time = true;
+    } else if (a == "--scalar") {
+      o->scalar = true;
+    } else if (a == "--tokens" && has_value) {
+      o->tokens.clear();
+      for (const char* p = argv[++i]; *p != '\0';) {
+        char* end = nullptr;
+        o->tokens.push_back(std::strtoll(p, &end, 10));
+        p = *end == ',' ? end + 1 : end;
+        if (o->tokens.back() <= 0) return false;
+      }
     } else if (a == "--types" && has_value) {
       o->types.clear();
       std::string list = argv[++i];
@@ -74,6 +98,15 @@ bool parse(int argc, char** argv, Options* o) {
 
 // Seconds per call: the best of 5 runs of at least min_time / 5 each, after a warm-up call.
 // The best run is the one least disturbed by other processes on the machine.
+bool g_cpu_time = false;
+
+double now_seconds(int threads) {
+  if (!g_cpu_time) return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9) / threads;
+}
+
 double time_matmul(const sov::kernels::WeightView& w, const std::vector<float>& x, int64_t n_tokens,
                    std::vector<float>* y, sov::kernels::Scratch* scratch, sov::ThreadPool* pool,
                    double min_time) {
@@ -81,12 +114,12 @@ double time_matmul(const sov::kernels::WeightView& w, const std::vector<float>& 
   double best = 1e30;
   for (int run = 0; run < 5; ++run) {
     int64_t calls = 0;
-    const auto start = Clock::now();
+    const double start = now_seconds(pool->size());
     double elapsed = 0;
     do {
       sov::kernels::matmul(w, x.data(), n_tokens, y->data(), scratch, pool);
       ++calls;
-      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      elapsed = now_seconds(pool->size()) - start;
     } while (elapsed < min_time / 5);
     best = std::min(best, elapsed / static_cast<double>(calls));
   }
@@ -98,14 +131,16 @@ double time_matmul(const sov::kernels::WeightView& w, const std::vector<float>& 
 int main(int argc, char** argv) {
   Options opt;
   if (!parse(argc, argv, &opt)) return 2;
+  g_cpu_time = opt.cpu_time;
   sov::ThreadPool pool(opt.threads);
   const sov::kernels::Isa best = sov::kernels::best_isa();
   std::printf("kernel_bench: %lld x %lld weights, %d threads, best ISA %s\n",
               static_cast<long long>(opt.n_out), static_cast<long long>(opt.n_in), pool.size(),
               std::string(sov::kernels::isa_name(best)).c_str());
-  std::printf("%-6s %6s %8s %12s %10s %12s %10s %8s\n", "type", "tokens", "", "scalar", "",
-              std::string(sov::kernels::isa_name(best)).c_str(), "", "speedup");
-  std::printf("%-6s %6s %8s %12s %10s %12s %10s\n", "", "", "", "GFLOP/s", "GB/s", "GFLOP/s", "GB/s");
+  std::printf("%-6s %6s | %10s %8s | %10s %8s | %10s %8s\n", "type", "tokens", "scalar", "", "row-major", "",
+              "packed", "");
+  std::printf("%-6s %6s | %10s %8s | %10s %8s | %10s %8s\n", "", "", "GFLOP/s", "GB/s", "GFLOP/s", "GB/s", "GFLOP/s",
+              "GB/s");
 
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 0.02f);
@@ -125,24 +160,38 @@ int main(int argc, char** argv) {
         return 1;
     }
     const sov::kernels::WeightView w{t, wq.data(), opt.n_in, opt.n_out, *rb};
-    for (int64_t n_tokens : {int64_t{1}, int64_t{128}}) {
+    sov::kernels::PackedBuffer packed;
+    sov::kernels::WeightView pw = w;
+    if (sov::kernels::packable(w)) {
+      auto buf = sov::kernels::PackedBuffer::allocate(sov::kernels::packed_size(w));
+      if (!buf) return 1;
+      packed = std::move(buf).value();
+      sov::kernels::pack(w, packed.data(), &pool);
+      pw.packed = packed.data();
+    }
+    for (int64_t n_tokens : opt.tokens) {
       std::vector<float> x(opt.n_in * n_tokens);
       for (auto& v : x) v = dist(rng) * 50.0f;
       std::vector<float> y(opt.n_out * n_tokens);
       sov::kernels::Scratch scratch;
-      double secs[2];
-      const sov::kernels::Isa isas[2] = {sov::kernels::Isa::kScalar, best};
-      for (int k = 0; k < 2; ++k) {
-        sov::kernels::set_isa(isas[k]);
-        // The scalar path is slow at 128 tokens: a shorter run is enough for it.
-        secs[k] = time_matmul(w, x, n_tokens, &y, &scratch, &pool, k == 0 ? opt.min_time / 2 : opt.min_time);
-      }
       const double flop = 2.0 * double(opt.n_in) * double(opt.n_out) * double(n_tokens);
       const double bytes = double(wq.size());
-      std::printf("%-6s %6lld %8s %12.2f %10.2f %12.2f %10.2f %7.1fx\n",
-                  std::string(sov::gguf::type_name(t)).c_str(), static_cast<long long>(n_tokens), "",
-                  flop / secs[0] * 1e-9, bytes / secs[0] * 1e-9, flop / secs[1] * 1e-9,
-                  bytes / secs[1] * 1e-9, secs[0] / secs[1]);
+      auto cell = [&](double secs) {
+        if (secs <= 0) return std::string(" ") + std::string(10, ' ') + " " + std::string(8, ' ');
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " %10.2f %8.2f", flop / secs * 1e-9, bytes / secs * 1e-9);
+        return std::string(buf);
+      };
+      double scalar = 0, row_major = 0, pk = 0;
+      if (opt.scalar) {
+        sov::kernels::set_isa(sov::kernels::Isa::kScalar);
+        scalar = time_matmul(w, x, n_tokens, &y, &scratch, &pool, opt.min_time / 2);
+      }
+      sov::kernels::set_isa(best);
+      row_major = time_matmul(w, x, n_tokens, &y, &scratch, &pool, opt.min_time);
+      if (pw.packed != nullptr) pk = time_matmul(pw, x, n_tokens, &y, &scratch, &pool, opt.min_time);
+      std::printf("%-6s %6lld |%s |%s |%s\n", std::string(sov::gguf::type_name(t)).c_str(),
+                  static_cast<long long>(n_tokens), cell(scalar).c_str(), cell(row_major).c_str(), cell(pk).c_str());
       std::fflush(stdout);
     }
   }

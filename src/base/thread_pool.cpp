@@ -1,5 +1,7 @@
 #include "base/thread_pool.h"
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <string>
@@ -27,73 +29,122 @@ int physical_cores() {
   return n > 0 ? n : 1;
 }
 
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// How long a waiting thread spins before it sleeps: long enough to cover the gaps between
+// the parallel loops of one forward pass (microseconds), short enough that an idle pool
+// gives its cores back at once.
+constexpr auto kSpin = std::chrono::microseconds(300);
+
+// Spins until pred() holds or the spin budget is spent; true when pred() held.
+template <typename Pred>
+bool spin_until(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (pred()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+  }
+}
+
+constexpr int kIdxBits = 22, kCountBits = 22;
+constexpr uint64_t kIdxMask = (uint64_t{1} << kIdxBits) - 1;
+constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
+constexpr uint64_t kMaxChunks = kCountMask;
+inline uint64_t pack(uint32_t job, uint64_t count, uint64_t idx) {
+  return (static_cast<uint64_t>(job) << (kIdxBits + kCountBits)) | (count << kIdxBits) | idx;
+}
+inline uint32_t job_of(uint64_t v) { return static_cast<uint32_t>(v >> (kIdxBits + kCountBits)); }
+inline uint64_t count_of(uint64_t v) { return (v >> kIdxBits) & kCountMask; }
+inline uint64_t idx_of(uint64_t v) { return v & kIdxMask; }
+
+}  // namespace
+
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads > 0 ? n_threads : physical_cores()) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-  }
-  wake_.notify_all();
+  stop_.store(true, std::memory_order_seq_cst);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  generation_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-namespace {
-// The chunk of [0, n) for thread `index` of `count`, aligned to `grain`.
-std::pair<size_t, size_t> chunk_of(size_t n, size_t grain, int index, int count) {
-  size_t blocks = (n + grain - 1) / grain;
-  size_t per = blocks / count, extra = blocks % count;
-  size_t b0 = index * per + std::min<size_t>(index, extra);
-  size_t b1 = b0 + per + (static_cast<size_t>(index) < extra ? 1 : 0);
-  return {std::min(n, b0 * grain), std::min(n, b1 * grain)};
+void ThreadPool::work(int thread) {
+  uint64_t v = next_.load(std::memory_order_acquire);
+  const uint32_t job = job_of(v);
+  for (;;) {
+    if (job_of(v) != job || idx_of(v) >= count_of(v)) return;
+    if (!next_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    const uint64_t count = count_of(v);
+    const size_t chunk = chunk_.load(std::memory_order_relaxed), n = n_.load(std::memory_order_relaxed);
+    const size_t begin = idx_of(v) * chunk;
+    call_.load(std::memory_order_relaxed)(fn_.load(std::memory_order_relaxed), begin, std::min(n, begin + chunk),
+                                          thread);
+    v = next_.load(std::memory_order_acquire);
+    if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == count &&
+        caller_sleeping_.load(std::memory_order_seq_cst)) {
+      done_.notify_one();
+    }
+  }
 }
-}  // namespace
 
-void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn, size_t grain) {
+void ThreadPool::run(size_t n, size_t grain, Trampoline call, void* fn) {
   if (n == 0) return;
   if (grain == 0) grain = 1;
   if (n_threads_ == 1 || n <= grain) {
-    fn(0, n, 0);
+    call(fn, 0, n, 0);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    job_n_ = n;
-    job_grain_ = grain;
-    pending_ = n_threads_ - 1;
-    ++generation_;
+  // A few chunks per thread so that a thread slowed down by the OS is covered by the others.
+  const size_t blocks = (n + grain - 1) / grain;
+  const size_t per_chunk = std::max<size_t>(1, blocks / (static_cast<size_t>(n_threads_) * 4));
+  const size_t chunk = per_chunk * grain;
+  const uint64_t count = std::min<uint64_t>((n + chunk - 1) / chunk, kMaxChunks);
+  call_.store(call, std::memory_order_relaxed);
+  fn_.store(fn, std::memory_order_relaxed);
+  n_.store(n, std::memory_order_relaxed);
+  chunk_.store(count == kMaxChunks ? (n + count - 1) / count : chunk, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  job_id_ = (job_id_ + 1) & ((1u << 20) - 1);
+  next_.store(pack(job_id_, count, 0), std::memory_order_release);  // publishes the job
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
+
+  work(0);
+
+  const auto all_done = [&] { return done_.load(std::memory_order_acquire) == count; };
+  if (!spin_until(all_done)) {
+    caller_sleeping_.store(1, std::memory_order_seq_cst);
+    for (uint32_t d = done_.load(std::memory_order_seq_cst); d != count; d = done_.load(std::memory_order_seq_cst)) {
+      done_.wait(d, std::memory_order_seq_cst);
+    }
+    caller_sleeping_.store(0, std::memory_order_relaxed);
   }
-  wake_.notify_all();
-  auto [b, e] = chunk_of(n, grain, 0, n_threads_);
-  if (b < e) fn(b, e, 0);
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [this] { return pending_ == 0; });
-  job_ = nullptr;
 }
 
 void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    const std::function<void(size_t, size_t, int)>* job;
-    size_t n, grain;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      n = job_n_;
-      grain = job_grain_;
+    if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      while (generation_.load(std::memory_order_seq_cst) == seen) generation_.wait(seen, std::memory_order_seq_cst);
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
     }
-    auto [b, e] = chunk_of(n, grain, index, n_threads_);
-    if (b < e) (*job)(b, e, index);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
-    }
+    seen = generation_.load(std::memory_order_acquire);
+    if (stop_.load(std::memory_order_acquire)) return;
+    work(index);
   }
 }
 

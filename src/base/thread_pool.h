@@ -1,17 +1,22 @@
 // A fixed pool of worker threads for data-parallel loops (matmul rows, attention heads).
 //
-// parallel_for splits [0, n) into one contiguous chunk per thread and runs them on the
-// caller plus the workers; it returns when all chunks are done. Nothing allocates per call,
-// so it is safe inside the decode loop. One parallel_for at a time per pool: callers from
-// several threads must serialise (the scheduler owns the pool during a forward pass).
+// parallel_for(n, fn, grain) splits [0, n) into chunks (multiples of `grain`), which the
+// caller and the workers claim one after another until none is left, and returns when all
+// are done. Claiming dynamically keeps both cores busy when the OS takes one away for a
+// while. The callable is passed by reference through a plain function pointer, so nothing
+// allocates per call: safe inside the decode loop.
+//
+// Waiting is cheap for the short gaps of a forward pass: idle workers and the waiting
+// caller spin (with pause) for a short while, then sleep on a futex, so a pool left idle
+// costs no CPU. One parallel_for at a time per pool: callers from several threads must
+// serialise (the scheduler owns the pool during a forward pass).
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
-#include <functional>
-#include <mutex>
+#include <cstdint>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace sov {
@@ -26,24 +31,47 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Calls fn(begin, end, thread_index) over disjoint chunks covering [0, n).
-  // Chunk boundaries are multiples of `grain` (except the last).
-  void parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn, size_t grain = 1);
+  // Calls fn(begin, end, thread_index) over disjoint chunks covering [0, n); thread_index
+  // is in [0, size()) and no two concurrent calls share one. Chunk boundaries are
+  // multiples of `grain` (except the end of the range).
+  template <typename Fn>
+  void parallel_for(size_t n, Fn&& fn, size_t grain = 1) {
+    using F = std::remove_reference_t<Fn>;
+    run(n, grain, &invoke<F>, const_cast<void*>(static_cast<const void*>(&fn)));
+  }
 
  private:
+  using Trampoline = void (*)(void* fn, size_t begin, size_t end, int thread);
+  template <typename F>
+  static void invoke(void* fn, size_t begin, size_t end, int thread) {
+    (*static_cast<F*>(fn))(begin, end, thread);
+  }
+
+  void run(size_t n, size_t grain, Trampoline call, void* fn);
+  // Claims and runs chunks of the job published in next_ until none is left.
+  void work(int thread);
   void worker_loop(int index);
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
-  const std::function<void(size_t, size_t, int)>* job_ = nullptr;
-  size_t job_n_ = 0;
-  size_t job_grain_ = 1;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+
+  // The current job: written by the caller while no job runs, then published by a release
+  // store of next_. A worker reads them only after claiming a chunk of that job, and a job
+  // cannot end while one of its chunks is running, so they never change under a reader.
+  std::atomic<Trampoline> call_{nullptr};
+  std::atomic<void*> fn_{nullptr};
+  std::atomic<size_t> n_{0};
+  std::atomic<size_t> chunk_{1};
+  // (job id: 20 bits | chunk count: 22 bits | next chunk to claim: 22 bits). Claiming is a
+  // compare-and-swap on the whole word, so a thread that wakes up late can never claim a
+  // chunk of a newer job with the bounds of an older one.
+  alignas(64) std::atomic<uint64_t> next_{0};
+  alignas(64) std::atomic<uint32_t> done_{0};  // chunks finished in the current job
+  alignas(64) std::atomic<uint32_t> generation_{0};  // bumped per job; workers sleep on it
+  std::atomic<uint32_t> sleepers_{0};         // workers asleep on generation_
+  std::atomic<uint32_t> caller_sleeping_{0};  // the caller asleep on done_
+  std::atomic<bool> stop_{false};
+  uint32_t job_id_ = 0;
 };
 
 // Physical cores of this machine (hyper-threads not counted), at least 1.

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/vec_ops.h"
+
 namespace sov::engine {
 
 int32_t default_n_ctx(const HParams& hp) { return std::min<int32_t>(4096, hp.n_ctx_train); }
@@ -30,11 +32,21 @@ Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32
   att_.resize(b * nq);
   k_.resize(b * nkv);
   v_.resize(b * nkv);
-  qkv_.resize(b * (nq + 2 * nkv));
-  gate_.resize(b * 2 * hp_.n_ff);
+  // Fused projections (phi3) need room for the whole fused output.
+  bool fused_qkv = false, fused_ffn = false;
+  for (const LayerWeights& lw : model_->weights().layers) {
+    fused_qkv |= lw.wqkv.present();
+    fused_ffn |= !lw.ffn_gate.present();
+  }
+  if (fused_qkv) qkv_.resize(b * (nq + 2 * nkv));
+  gate_.resize(b * (fused_ffn ? 2 : 1) * hp_.n_ff);
   up_.resize(b * hp_.n_ff);
   rope_tab_.resize(b * hp_.n_rot);
-  scores_.resize(static_cast<size_t>(pool_.size()) * n_ctx_);
+  attn_scratch_.resize(static_cast<size_t>(pool_.size()) * kernels::attention_scratch_floats(hp_.head_dim));
+  seq_count_.resize(n_past_.size() + 1);
+  attn_rows_.resize(b);
+  // At most one block per (token, query head) pair.
+  attn_jobs_.reserve(b * static_cast<size_t>(hp_.n_head));
   logits_.resize(static_cast<size_t>(hp_.n_vocab));
   row_token_.resize(b);
   row_seq_.resize(b);
@@ -142,138 +154,198 @@ void Context::linear(const Matrix& w, const float* x, int n, float* y) {
   kernels::matmul(w.view, x, n, y, &scratch_, &pool_);
 }
 
+template <typename Fn>
+void Context::for_rows(int n, Fn&& fn) {
+  pool_.parallel_for(static_cast<size_t>(n), [&fn](size_t begin, size_t end, int) {
+    for (size_t t = begin; t < end; ++t) fn(static_cast<int>(t));
+  });
+}
+
 void Context::forward(int n) {
   const ModelWeights& w = model_->weights();
   const int d = hp_.n_embd, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv(), ff = hp_.n_ff, hd = hp_.head_dim;
+  const float eps = hp_.norm_eps;
 
-  for (int t = 0; t < n; ++t) {
+  for_rows(n, [&](int t) {
     float* row = &x_[static_cast<size_t>(t) * d];
     kernels::dequantize_row(w.token_embd.view, row_token_[t], row);
     if (hp_.embd_scale != 1.0f) {
       for (int i = 0; i < d; ++i) row[i] *= hp_.embd_scale;
     }
     rope_.table(row_pos_[t], &rope_tab_[static_cast<size_t>(t) * hp_.n_rot]);
-  }
+  });
 
   for (int l = 0; l < hp_.n_layer; ++l) {
     const LayerWeights& lw = w.layers[l];
-    for (int t = 0; t < n; ++t) rms_norm(&x_[t * d], lw.attn_norm.data(), d, hp_.norm_eps, &h_[t * d]);
+    for_rows(n, [&](int t) {
+      kernels::rms_norm(&x_[static_cast<size_t>(t) * d], lw.attn_norm.data(), d, eps, &h_[static_cast<size_t>(t) * d]);
+    });
 
     if (lw.wqkv.present()) {
       linear(lw.wqkv, h_.data(), n, qkv_.data());
       const int stride = nq + 2 * nkv;
-      for (int t = 0; t < n; ++t) {
+      for_rows(n, [&](int t) {
         const float* src = &qkv_[static_cast<size_t>(t) * stride];
-        std::memcpy(&q_[t * nq], src, sizeof(float) * nq);
-        std::memcpy(&k_[t * nkv], src + nq, sizeof(float) * nkv);
-        std::memcpy(&v_[t * nkv], src + nq + nkv, sizeof(float) * nkv);
-      }
+        std::memcpy(&q_[static_cast<size_t>(t) * nq], src, sizeof(float) * nq);
+        std::memcpy(&k_[static_cast<size_t>(t) * nkv], src + nq, sizeof(float) * nkv);
+        std::memcpy(&v_[static_cast<size_t>(t) * nkv], src + nq + nkv, sizeof(float) * nkv);
+      });
     } else {
       linear(lw.wq, h_.data(), n, q_.data());
       linear(lw.wk, h_.data(), n, k_.data());
       linear(lw.wv, h_.data(), n, v_.data());
     }
-    for (int t = 0; t < n; ++t) {
-      float* q = &q_[t * nq];
-      float* k = &k_[t * nkv];
-      float* v = &v_[t * nkv];
-      if (!lw.bq.empty()) add_inplace(q, lw.bq.data(), nq);
-      if (!lw.bk.empty()) add_inplace(k, lw.bk.data(), nkv);
-      if (!lw.bv.empty()) add_inplace(v, lw.bv.data(), nkv);
+    for_rows(n, [&](int t) {
+      float* q = &q_[static_cast<size_t>(t) * nq];
+      float* k = &k_[static_cast<size_t>(t) * nkv];
+      float* v = &v_[static_cast<size_t>(t) * nkv];
+      if (!lw.bq.empty()) kernels::add(q, lw.bq.data(), nq);
+      if (!lw.bk.empty()) kernels::add(k, lw.bk.data(), nkv);
+      if (!lw.bv.empty()) kernels::add(v, lw.bv.data(), nkv);
       const float* tab = &rope_tab_[static_cast<size_t>(t) * hp_.n_rot];
       for (int h = 0; h < hp_.n_head; ++h) {
-        if (!lw.q_norm.empty()) rms_norm(q + h * hd, lw.q_norm.data(), hd, hp_.norm_eps, q + h * hd);
+        if (!lw.q_norm.empty()) kernels::rms_norm(q + h * hd, lw.q_norm.data(), hd, eps, q + h * hd);
         rope_.apply(q + h * hd, tab);
       }
       for (int h = 0; h < hp_.n_head_kv; ++h) {
-        if (!lw.k_norm.empty()) rms_norm(k + h * hd, lw.k_norm.data(), hd, hp_.norm_eps, k + h * hd);
+        if (!lw.k_norm.empty()) kernels::rms_norm(k + h * hd, lw.k_norm.data(), hd, eps, k + h * hd);
         rope_.apply(k + h * hd, tab);
       }
       std::memcpy(cache_row(k_cache_, l, row_seq_[t], row_pos_[t]), k, sizeof(float) * nkv);
       std::memcpy(cache_row(v_cache_, l, row_seq_[t], row_pos_[t]), v, sizeof(float) * nkv);
-    }
+    });
+
+    // The last layer only needs the rows whose logits are wanted (their keys and values are
+    // cached above): move those rows to the front and drop the others.
+    if (l == hp_.n_layer - 1) n = keep_output_rows(n);
+    if (n == 0) return;
 
     attention(l, n);
     linear(lw.wo, att_.data(), n, o_.data());
-    for (int t = 0; t < n; ++t) {
-      float* o = &o_[t * d];
-      if (!lw.post_attn_norm.empty()) rms_norm(o, lw.post_attn_norm.data(), d, hp_.norm_eps, o);
-      add_inplace(&x_[t * d], o, d);
-      rms_norm(&x_[t * d], lw.ffn_norm.data(), d, hp_.norm_eps, &h_[t * d]);
-    }
+    for_rows(n, [&](int t) {
+      float* o = &o_[static_cast<size_t>(t) * d];
+      float* x = &x_[static_cast<size_t>(t) * d];
+      if (!lw.post_attn_norm.empty()) kernels::rms_norm(o, lw.post_attn_norm.data(), d, eps, o);
+      kernels::add(x, o, d);
+      kernels::rms_norm(x, lw.ffn_norm.data(), d, eps, &h_[static_cast<size_t>(t) * d]);
+    });
 
+    const bool gelu = hp_.activation == Activation::kGeluTanh;
     if (lw.ffn_gate.present()) {
       linear(lw.ffn_gate, h_.data(), n, gate_.data());
       linear(lw.ffn_up, h_.data(), n, up_.data());
-      for (int t = 0; t < n; ++t) {
-        gated_activation(&gate_[t * ff], &up_[t * ff], ff, hp_.activation, &gate_[t * ff]);
-      }
+      for_rows(n, [&](int t) {
+        float* g = &gate_[static_cast<size_t>(t) * ff];
+        const float* u = &up_[static_cast<size_t>(t) * ff];
+        gelu ? kernels::gelu_mul(g, u, ff, g) : kernels::silu_mul(g, u, ff, g);
+      });
     } else {
       // Fused [gate; up] rows: per token, the first n_ff outputs are the gate.
       linear(lw.ffn_up, h_.data(), n, gate_.data());
-      for (int t = 0; t < n; ++t) {
+      for_rows(n, [&](int t) {
         const float* g = &gate_[static_cast<size_t>(t) * 2 * ff];
-        gated_activation(g, g + ff, ff, hp_.activation, &up_[t * ff]);
-      }
+        float* out = &up_[static_cast<size_t>(t) * ff];
+        gelu ? kernels::gelu_mul(g, g + ff, ff, out) : kernels::silu_mul(g, g + ff, ff, out);
+      });
       std::memcpy(gate_.data(), up_.data(), sizeof(float) * n * ff);
     }
     linear(lw.ffn_down, gate_.data(), n, o_.data());
-    for (int t = 0; t < n; ++t) {
-      float* o = &o_[t * d];
-      if (!lw.post_ffn_norm.empty()) rms_norm(o, lw.post_ffn_norm.data(), d, hp_.norm_eps, o);
-      add_inplace(&x_[t * d], o, d);
-    }
+    for_rows(n, [&](int t) {
+      float* o = &o_[static_cast<size_t>(t) * d];
+      if (!lw.post_ffn_norm.empty()) kernels::rms_norm(o, lw.post_ffn_norm.data(), d, eps, o);
+      kernels::add(&x_[static_cast<size_t>(t) * d], o, d);
+    });
   }
-  // Logits of the rows that want them; their output rows are consecutive.
-  int rows = 0, first_out = -1;
+  // Logits of the remaining rows (all want them); their output rows are consecutive.
+  const int first_out = row_out_[0];
+  for_rows(n, [&](int t) {
+    kernels::rms_norm(&x_[static_cast<size_t>(t) * d], w.output_norm.data(), d, eps, &h_[static_cast<size_t>(t) * d]);
+  });
+  float* out = logits_.data() + static_cast<size_t>(first_out) * hp_.n_vocab;
+  linear(w.output, h_.data(), n, out);
+  if (hp_.final_softcap > 0.0f) softcap(out, n * hp_.n_vocab, hp_.final_softcap);
+}
+
+int Context::keep_output_rows(int n) {
+  const int d = hp_.n_embd, nq = hp_.n_embd_q();
+  int kept = 0;
   for (int t = 0; t < n; ++t) {
     if (row_out_[t] < 0) continue;
-    if (first_out < 0) first_out = row_out_[t];
-    rms_norm(&x_[t * d], w.output_norm.data(), d, hp_.norm_eps, &h_[static_cast<size_t>(rows++) * d]);
+    if (kept != t) {
+      std::memcpy(&x_[static_cast<size_t>(kept) * d], &x_[static_cast<size_t>(t) * d], sizeof(float) * d);
+      std::memcpy(&q_[static_cast<size_t>(kept) * nq], &q_[static_cast<size_t>(t) * nq], sizeof(float) * nq);
+      row_token_[kept] = row_token_[t];
+      row_seq_[kept] = row_seq_[t];
+      row_pos_[kept] = row_pos_[t];
+      row_out_[kept] = row_out_[t];
+    }
+    ++kept;
   }
-  if (rows == 0) return;
-  float* out = logits_.data() + static_cast<size_t>(first_out) * hp_.n_vocab;
-  linear(w.output, h_.data(), rows, out);
-  if (hp_.final_softcap > 0.0f) softcap(out, rows * hp_.n_vocab, hp_.final_softcap);
+  return kept;
 }
 
 }  // namespace sov::engine
 
 namespace sov::engine {
 
+// Attention in blocks of up to 16 (query head, token) lanes that share a sequence and a KV
+// head (kernels/attention.h): the heads of one GQA group for 16 / group tokens, so every
+// key and value row is read once per block. Blocks are spread over the pool's threads.
 void Context::attention(int layer, int n) {
   const int hd = hp_.head_dim, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv();
   const int group = hp_.n_head / hp_.n_head_kv;
-  const float scale = hp_.attn_scale > 0.0f ? hp_.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  const int heads_per_block = std::min(group, kernels::kAttnLanes);
+  const int rows_per_block = std::max(1, kernels::kAttnLanes / heads_per_block);
   const bool swa = hp_.layer_uses_swa(layer);
 
-  pool_.parallel_for(static_cast<size_t>(n) * hp_.n_head, [&](size_t begin, size_t end, int thread) {
-    float* scores = &scores_[static_cast<size_t>(thread) * n_ctx_];
-    for (size_t job = begin; job < end; ++job) {
-      const int t = static_cast<int>(job / hp_.n_head), h = static_cast<int>(job % hp_.n_head);
-      const int kv_off = (h / group) * hd;
-      const int32_t pos = row_pos_[t];
-      const float* k_cache = cache_row(k_cache_, layer, row_seq_[t], 0);
-      const float* v_cache = cache_row(v_cache_, layer, row_seq_[t], 0);
-      // Causal, and within the sliding window where the layer has one: pos - j < window.
-      const int32_t start = swa ? std::max(0, pos - hp_.sliding_window + 1) : 0;
-      const int count = pos - start + 1;
-      const float* q = &q_[static_cast<size_t>(t) * nq + h * hd];
-      for (int j = 0; j < count; ++j) {
-        const float* k = k_cache + static_cast<size_t>(start + j) * nkv + kv_off;
-        float s = 0.0f;
-        for (int i = 0; i < hd; ++i) s += q[i] * k[i];
-        scores[j] = s * scale;
+  // Rows grouped by sequence (a counting sort; one sequence is the common case).
+  const int n_seq = this->n_seq();
+  std::fill(seq_count_.begin(), seq_count_.end(), 0);
+  for (int t = 0; t < n; ++t) ++seq_count_[row_seq_[t] + 1];
+  for (int s = 0; s < n_seq; ++s) seq_count_[s + 1] += seq_count_[s];
+  for (int t = 0; t < n; ++t) attn_rows_[seq_count_[row_seq_[t]]++] = t;
+  // seq_count_[s] is now the end of sequence s's rows; its start is the previous end.
+  attn_jobs_.clear();
+  for (int s = 0, begin = 0; s < n_seq; begin = seq_count_[s], ++s) {
+    for (int r = begin; r < seq_count_[s]; r += rows_per_block) {
+      const int rows = std::min(rows_per_block, seq_count_[s] - r);
+      for (int g = 0; g < hp_.n_head_kv; ++g) {
+        for (int h = 0; h < group; h += heads_per_block) {
+          attn_jobs_.push_back({r, rows, g, g * group + h, std::min(heads_per_block, group - h)});
+        }
       }
-      if (hp_.attn_softcap > 0.0f) softcap(scores, count, hp_.attn_softcap);
-      softmax(scores, count);
-      float* out = &att_[static_cast<size_t>(t) * nq + h * hd];
-      std::fill(out, out + hd, 0.0f);
-      for (int j = 0; j < count; ++j) {
-        const float* v = v_cache + static_cast<size_t>(start + j) * nkv + kv_off;
-        const float p = scores[j];
-        for (int i = 0; i < hd; ++i) out[i] += p * v[i];
+    }
+  }
+
+  kernels::AttentionParams params;
+  params.head_dim = hd;
+  params.scale = hp_.attn_scale > 0.0f ? hp_.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  params.softcap = hp_.attn_softcap;
+  params.kv_stride = static_cast<size_t>(nkv);
+  const size_t scratch_floats = kernels::attention_scratch_floats(hd);
+  pool_.parallel_for(attn_jobs_.size(), [&](size_t begin, size_t end, int thread) {
+    float* scratch = &attn_scratch_[static_cast<size_t>(thread) * scratch_floats];
+    for (size_t i = begin; i < end; ++i) {
+      const AttnJob& job = attn_jobs_[i];
+      kernels::AttentionBlock block;
+      int seq = 0;
+      for (int r = 0; r < job.n_rows; ++r) {
+        const int t = attn_rows_[job.row_begin + r];
+        seq = row_seq_[t];
+        const int32_t pos = row_pos_[t];
+        // Causal, and within the sliding window where the layer has one: pos - j < window.
+        const int32_t first = swa ? std::max(0, pos - hp_.sliding_window + 1) : 0;
+        for (int h = job.head_begin; h < job.head_begin + job.n_heads; ++h) {
+          const int lane = block.n_lanes++;
+          block.q[lane] = &q_[static_cast<size_t>(t) * nq + static_cast<size_t>(h) * hd];
+          block.out[lane] = &att_[static_cast<size_t>(t) * nq + static_cast<size_t>(h) * hd];
+          block.first[lane] = first;
+          block.last[lane] = pos;
+        }
       }
+      const float* k = cache_row(k_cache_, layer, seq, 0) + static_cast<size_t>(job.kv_head) * hd;
+      const float* v = cache_row(v_cache_, layer, seq, 0) + static_cast<size_t>(job.kv_head) * hd;
+      kernels::attention(block, k, v, params, scratch);
     }
   });
 }

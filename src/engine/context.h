@@ -19,6 +19,7 @@
 #include "base/thread_pool.h"
 #include "engine/model.h"
 #include "engine/ops.h"
+#include "kernels/attention.h"
 #include "kernels/matmul.h"
 
 namespace sov::engine {
@@ -71,6 +72,11 @@ class Context {
   // get logits; those rows have consecutive output indices starting at the first one.
   void forward(int n);
   void attention(int layer, int n);
+  // Moves the rows that want logits to the front (in order); returns how many there are.
+  int keep_output_rows(int n);
+  // fn(t) for t in [0, n), split over the pool's threads.
+  template <typename Fn>
+  void for_rows(int n, Fn&& fn);
   float* cache_row(std::vector<float>& cache, int layer, int seq, int32_t pos);
   void linear(const Matrix& w, const float* x, int n, float* y);
 
@@ -86,7 +92,15 @@ class Context {
   // KV cache: [n_layer][n_seq][n_ctx][n_embd_kv] floats.
   std::vector<float> k_cache_, v_cache_;
   // Activations for one micro-batch.
-  std::vector<float> x_, h_, q_, k_, v_, qkv_, att_, o_, gate_, up_, rope_tab_, scores_;
+  std::vector<float> x_, h_, q_, k_, v_, qkv_, att_, o_, gate_, up_, rope_tab_;
+  // Attention: per-thread kernel scratch, rows grouped by sequence, and the blocks to run.
+  struct AttnJob {
+    int row_begin, n_rows, kv_head, head_begin, n_heads;
+  };
+  std::vector<float> attn_scratch_;
+  std::vector<int> seq_count_;
+  std::vector<int> attn_rows_;
+  std::vector<AttnJob> attn_jobs_;
   std::vector<float> logits_;
   int32_t n_logits_ = 0;
   std::vector<int32_t> batch_rows_;  // per decode_batch entry: its logits row, or -1

@@ -8,6 +8,7 @@
 #include "engine/reference/reference_forward.h"
 #include "engine/reference_data.h"
 #include "gguf/writer.h"
+#include "kernels/isa.h"
 
 namespace sov::engine {
 namespace {
@@ -94,6 +95,45 @@ TEST_P(EngineReference, ScalarReferencePathMatches) {
   EXPECT_LE(worst_vs_ref, test::tolerance_for(stem)) << stem << ": scalar path vs shared reference";
   EXPECT_LE(worst_vs_opt, test::tolerance_for(stem)) << stem << ": optimized path vs scalar path";
 }
+
+// Every kernel path on every model: the scalar kernels, AVX2 and AVX-512 (with the packed
+// layouts and the SIMD attention) give prompt logits and KV-cached incremental logits
+// within the reference tolerance. kernels::set_isa selects the path; the model is loaded
+// once per ISA so the packed copies exist whatever the path.
+class EngineEveryIsa : public ::testing::TestWithParam<kernels::Isa> {};
+
+TEST_P(EngineEveryIsa, AllModelsMatchTheReference) {
+  SOV_REQUIRE_TESTDATA(dir);
+  const kernels::Isa isa = GetParam();
+  if (isa > kernels::best_isa()) GTEST_SKIP() << kernels::isa_name(isa) << " is not available on this CPU";
+  const kernels::Isa saved = kernels::active_isa();
+  kernels::set_isa(isa);
+  for (const std::string& stem : test::decoder_reference_stems(dir)) {
+    auto loaded = load(dir, stem);
+    ASSERT_TRUE(loaded);
+    const ReferenceData& ref = loaded->ref;
+    const double tol = test::tolerance_for(stem);
+    auto ctx = Context::create(loaded->model, {.n_ctx = 64, .n_batch = 16, .n_threads = 2});
+    ASSERT_TRUE(ctx.is_ok());
+    ASSERT_TRUE((*ctx)->decode(ref.prompt_ids, /*all_logits=*/true).is_ok());
+    double worst = 0;
+    for (size_t p = 0; p < ref.prompt_ids.size(); ++p) {
+      worst = std::max(worst, test::relative_error((*ctx)->logits(static_cast<int>(p)).data(),
+                                                   ref.logits_row(static_cast<int>(p)), ref.n_vocab));
+    }
+    for (size_t i = 1; i < std::min<size_t>(ref.greedy_ids.size(), 6); ++i) {
+      ASSERT_TRUE((*ctx)->decode(std::span<const int32_t>(&ref.greedy_ids[i - 1], 1)).is_ok());
+      worst = std::max(worst, test::relative_error((*ctx)->logits().data(), ref.greedy_row(static_cast<int>(i)),
+                                                   ref.n_vocab));
+    }
+    EXPECT_LE(worst, tol) << stem << " on " << kernels::isa_name(isa);
+  }
+  kernels::set_isa(saved);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, EngineEveryIsa,
+                         ::testing::Values(kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512),
+                         [](const auto& info) { return std::string(kernels::isa_name(info.param)); });
 
 std::vector<std::string> stems() {
   auto dir = sov::test::testdata_dir();

@@ -5,8 +5,12 @@
 #include <limits>
 #include <string>
 
+#include "kernels/packed.h"
 #include "kernels/type_kernels.h"
 #include "quant/quant.h"
+#if defined(SOV_HAVE_X86_KERNELS)
+#include "kernels/x86/x86_kernels.h"
+#endif
 
 namespace sov::kernels {
 namespace {
@@ -60,6 +64,39 @@ struct ActJob {
   size_t act_stride;
 };
 
+// Converts n_tokens rows of activations, split over the pool's threads when there are several.
+template <typename Convert>
+void convert_rows(Convert&& convert, int64_t n_tokens, ThreadPool* pool) {
+  if (pool != nullptr && n_tokens > 1) {
+    pool->parallel_for(static_cast<size_t>(n_tokens), [&](size_t t0, size_t t1, int) {
+      for (size_t t = t0; t < t1; ++t) convert(static_cast<int64_t>(t));
+    });
+  } else {
+    for (int64_t t = 0; t < n_tokens; ++t) convert(t);
+  }
+}
+
+#if defined(SOV_HAVE_X86_KERNELS)
+// Rows [0, n_out / 16 * 16) from the packed copy.
+void packed_matmul(const x86::PackedKernel& pk, const WeightView& w, const float* x, int64_t n_tokens, float* y,
+                   Scratch* s, ThreadPool* pool) {
+  const size_t stride = (pk.act_bytes(w.n_in) + 63) / 64 * 64;
+  const size_t need = stride * static_cast<size_t>(n_tokens);
+  if (s->packed_act.size() < need) s->packed_act.resize(need);
+  uint8_t* act = s->packed_act.data();
+  convert_rows([&](int64_t t) { pk.from_float(x + t * w.n_in, act + t * stride, w.n_in); }, n_tokens, pool);
+  const int64_t n_groups = w.n_out / kPackRows;
+  auto run = [&](size_t g0, size_t g1, int) {
+    pk.gemm(w.packed, w.n_in, static_cast<int64_t>(g0), static_cast<int64_t>(g1), act, stride, n_tokens, y, w.n_out);
+  };
+  if (pool == nullptr || pool->size() == 1) {
+    run(0, static_cast<size_t>(n_groups), 0);
+  } else {
+    pool->parallel_for(static_cast<size_t>(n_groups), run);
+  }
+}
+#endif
+
 }  // namespace
 
 bool supports(gguf::TensorType t) {
@@ -94,24 +131,29 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, Scr
     return;
   }
 
+  static thread_local Scratch fallback;
+  Scratch* s = scratch != nullptr ? scratch : &fallback;
+  int64_t row0 = 0;  // rows below are done by the packed kernels
+#if defined(SOV_HAVE_X86_KERNELS)
+  if (w.packed != nullptr && active_isa() >= Isa::kAvx512) {
+    if (const x86::PackedKernel* pk = x86::avx512_packed(w.type)) {
+      packed_matmul(*pk, w, x, n_tokens, y, s, pool);
+      row0 = w.n_out / kPackRows * kPackRows;
+      if (row0 == w.n_out) return;
+    }
+  }
+#endif
+
   // 1. Activations in the format the dot product reads.
   const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
   size_t act_stride = static_cast<size_t>(w.n_in) * sizeof(float);
   if (k->from_float != nullptr) {
     act_stride = *gguf::row_bytes(k->vec_dot_type, w.n_in);
-    static thread_local Scratch fallback;
-    Scratch* s = scratch != nullptr ? scratch : &fallback;
     const size_t need = act_stride * static_cast<size_t>(n_tokens);
     if (s->act.size() < need) s->act.resize(need);
     ActJob aj{k->from_float, x, w.n_in, s->act.data(), act_stride};
-    if (pool != nullptr && n_tokens > 1) {
-      pool->parallel_for(static_cast<size_t>(n_tokens), [&aj](size_t t0, size_t t1, int) {
-        for (size_t t = t0; t < t1; ++t)
-          aj.from_float(aj.x + t * aj.n_in, aj.act + t * aj.act_stride, aj.n_in);
-      });
-    } else {
-      for (int64_t t = 0; t < n_tokens; ++t) aj.from_float(x + t * w.n_in, aj.act + t * act_stride, w.n_in);
-    }
+    convert_rows([&aj](int64_t t) { aj.from_float(aj.x + t * aj.n_in, aj.act + t * aj.act_stride, aj.n_in); },
+                 n_tokens, pool);
     act = s->act.data();
   }
 
@@ -130,12 +172,13 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, Scr
   job.y = y;
   job.rows_per_tile = std::max<int64_t>(4, kTileBytes / static_cast<int64_t>(w.row_bytes));
   job.tokens_per_tile = std::max<int64_t>(4, kTileBytes / static_cast<int64_t>(act_stride) / 4 * 4);
-  if (pool == nullptr || pool->size() == 1) {
-    run_rows(job, 0, w.n_out);
+  const size_t rows = static_cast<size_t>(w.n_out - row0);
+  if (pool == nullptr || pool->size() == 1 || rows < 8) {
+    run_rows(job, row0, w.n_out);
     return;
   }
   pool->parallel_for(
-      static_cast<size_t>(w.n_out), [&job](size_t r0, size_t r1, int) { run_rows(job, r0, r1); }, 4);
+      rows, [&job, row0](size_t r0, size_t r1, int) { run_rows(job, row0 + r0, row0 + r1); }, 4);
 }
 
 void dequantize_row(const WeightView& w, int64_t row, float* out) {

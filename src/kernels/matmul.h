@@ -14,6 +14,10 @@
 // llama.cpp's results bit for bit (end to end, most quantized test models then match its
 // reference logits to ~1e-6).
 //
+// Weights with a packed copy (see packed.h) use the AVX-512 VNNI kernels of that layout:
+// 16 rows per vector, up to 8 tokens per pass, cache-blocked; results agree with the
+// row-major kernels to float summation order.
+//
 // Thread-safety: matmul is re-entrant; `pool` splits the output rows over its threads.
 // `scratch` must not be shared between concurrent calls (when null, a thread-local buffer
 // is used). Nothing allocates per call once the scratch has grown to the largest shape.
@@ -36,12 +40,16 @@ struct WeightView {
   int64_t n_in;      // elements per row (multiple of the type's block size)
   int64_t n_out;     // rows
   size_t row_bytes;  // bytes between rows
+  // Optional interleaved copy of rows [0, n_out / 16 * 16) (kernels/packed.h), used instead
+  // of `data` for those rows when the active ISA has the packed kernels.
+  const uint8_t* packed = nullptr;
 };
 
 // Reusable buffers for quantized activations; grows on first use, then never reallocates
 // for the same shapes.
 struct Scratch {
   std::vector<uint8_t> act;
+  std::vector<uint8_t> packed_act;
 };
 
 // True when matmul supports weights of type t.

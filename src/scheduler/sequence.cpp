@@ -31,9 +31,10 @@ void Sequence::truncate(int32_t n) {
 Result<int32_t> Sequence::prefill(std::span<const int32_t> prompt) {
   if (prompt.empty()) return Status::invalid_argument("the prompt is empty");
   if (static_cast<int64_t>(prompt.size()) > ctx_->n_ctx()) {
-    return Status::out_of_range(fmt::format("the prompt has {} tokens but the context holds {}; raise the context "
-                                            "length (num_ctx) or shorten the prompt",
-                                            prompt.size(), ctx_->n_ctx()));
+    return Status::out_of_range(
+        fmt::format("the prompt has {} tokens but the context holds {}; raise the context "
+                    "length (num_ctx) or shorten the prompt",
+                    prompt.size(), ctx_->n_ctx()));
   }
   // Keep the shared prefix, but always evaluate at least the last prompt token so that its
   // logits are fresh.

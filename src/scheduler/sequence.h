@@ -37,7 +37,7 @@ struct GenerateResult {
   int32_t n_generated = 0;  // sampled tokens
   double prompt_ms = 0;
   double generate_ms = 0;
-  std::string done_reason;  // "stop" (EOS or stop string), "length", "cancelled"
+  std::string done_reason;      // "stop" (EOS or stop string), "length", "cancelled"
   std::vector<int32_t> tokens;  // the generated ids
 };
 
@@ -48,7 +48,8 @@ class Sequence {
   // Runs `prompt` and generates. Fails (without generating) when the prompt does not fit
   // the context; the caller decides whether to truncate. on_text returns false to stop.
   Result<GenerateResult> run(std::span<const int32_t> prompt, const tokenizer::Tokenizer& tok,
-                             const GenerateParams& params, const std::function<bool(std::string_view)>& on_text);
+                             const GenerateParams& params,
+                             const std::function<bool(std::string_view)>& on_text);
 
   // Evaluates `prompt` into the cache (reusing the cached prefix) without sampling.
   // Returns the number of tokens reused.

@@ -103,7 +103,8 @@ TEST(Sequence, StopStringsCancellationAndOverflow) {
 
   // Generation stops with "length" when the context fills up.
   Sequence small = new_sequence(f, 8);
-  auto full = small.run(f.tok->encode("Once", true, false), *f.tok, greedy(-1), [](std::string_view) { return true; });
+  auto full = small.run(f.tok->encode("Once", true, false), *f.tok, greedy(-1),
+                        [](std::string_view) { return true; });
   ASSERT_TRUE(full.is_ok());
   EXPECT_EQ(full->done_reason, "length");
   EXPECT_EQ(small.context().n_past(), 8);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "gguf/types.h"
+#include "kernels/attention.h"
 #include "kernels/type_kernels.h"
 
 namespace sov::kernels::x86 {
@@ -17,5 +18,23 @@ VecDotX4Fn avx512_vec_dot_x4(gguf::TensorType t);
 
 // Activation converter for weight type t (see ref::from_float_*), or null if none.
 FromFloatFn avx2_from_float(gguf::TensorType t);
+
+// Kernels for a packed layout (kernels/packed.h), AVX-512 VNNI only.
+struct PackedKernel {
+  // Bytes of one token's converted activations for rows of n_in values.
+  size_t (*act_bytes)(int64_t n_in);
+  // Converts one token's n_in floats into the kernel's activation format.
+  void (*from_float)(const float* x, uint8_t* act, int64_t n_in);
+  // y[t * ldy + 16 * g + r] = (row 16 g + r) . (token t), for groups [g0, g1) of the packed
+  // weight w and tokens [0, n_tok) of `act` (rows act_stride bytes apart).
+  void (*gemm)(const uint8_t* w, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act, size_t act_stride,
+               int64_t n_tok, float* y, int64_t ldy);
+};
+// The packed kernels for weight type t, or null when t has no packed layout.
+const PackedKernel* avx512_packed(gguf::TensorType t);
+
+// Attention (kernels/attention.h) for head sizes 32, 64, 128 and 256; false for others.
+bool avx512_attention(const AttentionBlock& block, const float* k, const float* v, const AttentionParams& p,
+                      float* scratch);
 
 }  // namespace sov::kernels::x86

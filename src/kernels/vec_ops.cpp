@@ -1,0 +1,113 @@
+#include "kernels/vec_ops.h"
+
+#include <cmath>
+
+#if defined(SOV_HAVE_X86_KERNELS)
+#include "kernels/x86/vec_math_avx512.h"
+#endif
+
+namespace sov::kernels {
+namespace {
+
+#if defined(SOV_HAVE_X86_KERNELS)
+#define SOV_KT SOV_TARGET_AVX512
+using x86::exp512;
+using x86::sigmoid512;
+using x86::tanh512;
+
+SOV_KT void rms_norm_avx512(const float* x, const float* w, int64_t n, float eps, float* out) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+    s0 = _mm512_fmadd_ps(a, a, s0);
+    s1 = _mm512_fmadd_ps(b, b, s1);
+  }
+  double sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+  for (; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(sum / n + eps));
+  const __m512 vs = _mm512_set1_ps(scale);
+  for (i = 0; i + 16 <= n; i += 16) {
+    _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), vs), _mm512_loadu_ps(w + i)));
+  }
+  for (; i < n; ++i) out[i] = x[i] * scale * w[i];
+}
+
+SOV_KT void add_avx512(float* x, const float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  for (; i < n; ++i) x[i] += y[i];
+}
+
+template <bool kGelu>
+SOV_KT void gated_avx512(const float* gate, const float* up, int64_t n, float* out) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 g = _mm512_loadu_ps(gate + i);
+    __m512 a;
+    if constexpr (kGelu) {
+      // 0.5 g (1 + tanh(sqrt(2/pi) g (1 + 0.044715 g²)))
+      const __m512 inner = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), g),
+                                         _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), _mm512_mul_ps(g, g),
+                                                         _mm512_set1_ps(1.0f)));
+      a = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), g), _mm512_add_ps(_mm512_set1_ps(1.0f), tanh512(inner)));
+    } else {
+      a = _mm512_mul_ps(g, sigmoid512(g));
+    }
+    _mm512_storeu_ps(out + i, _mm512_mul_ps(a, _mm512_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) {
+    const float g = gate[i];
+    const float a = kGelu ? 0.5f * g * (1.0f + std::tanh(0.7978845608028654f * g * (1.0f + 0.044715f * g * g)))
+                          : g / (1.0f + std::exp(-g));
+    out[i] = a * up[i];
+  }
+}
+#undef SOV_KT
+#endif
+
+bool use_avx512() {
+#if defined(SOV_HAVE_X86_KERNELS)
+  return active_isa() >= Isa::kAvx512;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
+#if defined(SOV_HAVE_X86_KERNELS)
+  if (use_avx512()) return rms_norm_avx512(x, w, n, eps, out);
+#endif
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(sum / n + eps));
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
+}
+
+void add(float* x, const float* y, int64_t n) {
+#if defined(SOV_HAVE_X86_KERNELS)
+  if (use_avx512()) return add_avx512(x, y, n);
+#endif
+  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
+#if defined(SOV_HAVE_X86_KERNELS)
+  if (use_avx512()) return gated_avx512<false>(gate, up, n, out);
+#endif
+  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void gelu_mul(const float* gate, const float* up, int64_t n, float* out) {
+#if defined(SOV_HAVE_X86_KERNELS)
+  if (use_avx512()) return gated_avx512<true>(gate, up, n, out);
+#endif
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = 0.5f * g * (1.0f + std::tanh(0.7978845608028654f * g * (1.0f + 0.044715f * g * g))) * up[i];
+  }
+}
+
+}  // namespace sov::kernels

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# End-to-end tests of `sov serve` with the real npm clients users run (openai, ollama).
+# Usage: tests/e2e/run.sh path/to/sov   (needs SOV_TESTDATA, node >= 20 and npm)
+# Installs the pinned clients with `npm ci` into tests/e2e/node_modules, starts the server on
+# a free port with a temporary models directory, and runs every *.test.mjs with node --test.
+set -euo pipefail
+sov=$(realpath "$1")
+data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
+here=$(cd "$(dirname "$0")" && pwd)
+command -v node >/dev/null || { echo "node is required" >&2; exit 1; }
+
+cd "$here"
+npm ci --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null
+
+tmp=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir "$tmp/models"
+for stem in stories260K TinyLLama-v0.Q4_0; do ln -s "$data/models/$stem.gguf" "$tmp/models/$stem.gguf"; done
+
+# Port 0: the server picks a free port and prints it.
+SOV_API_KEY= SOV_ORIGINS= "$sov" serve --host 127.0.0.1:0 --models "$tmp/models" --parallel 1 --threads 1 \
+  2>"$tmp/server.log" &
+server_pid=$!
+port=
+for _ in $(seq 1 200); do
+  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/server.log" | head -1)
+  [ -n "$port" ] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
+  sleep 0.05
+done
+[ -n "$port" ] || { echo "the server did not start" >&2; cat "$tmp/server.log" >&2; exit 1; }
+
+export SOV_URL="http://127.0.0.1:$port"
+export SOV_MODELS_DIR="$tmp/models"
+status=0
+node --test --test-concurrency=1 "$here"/*.test.mjs || status=$?
+if [ "$status" -ne 0 ]; then echo "--- server log ---" >&2; tail -50 "$tmp/server.log" >&2; fi
+exit "$status"
