@@ -14,10 +14,10 @@
 // second (GB/s). Numbers are for information only; nothing here is a test.
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -139,8 +139,8 @@ int main(int argc, char** argv) {
               std::string(sov::kernels::isa_name(best)).c_str());
   std::printf("%-6s %6s | %10s %8s | %10s %8s | %10s %8s\n", "type", "tokens", "scalar", "", "row-major", "",
               "packed", "");
-  std::printf("%-6s %6s | %10s %8s | %10s %8s | %10s %8s\n", "", "", "GFLOP/s", "GB/s", "GFLOP/s", "GB/s", "GFLOP/s",
-              "GB/s");
+  std::printf("%-6s %6s | %10s %8s | %10s %8s | %10s %8s\n", "", "", "GFLOP/s", "GB/s", "GFLOP/s", "GB/s",
+              "GFLOP/s", "GB/s");
 
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 0.02f);
@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
       row_major = time_matmul(w, x, n_tokens, &y, &scratch, &pool, opt.min_time);
       if (pw.packed != nullptr) pk = time_matmul(pw, x, n_tokens, &y, &scratch, &pool, opt.min_time);
       std::printf("%-6s %6lld |%s |%s |%s\n", std::string(sov::gguf::type_name(t)).c_str(),
-                  static_cast<long long>(n_tokens), cell(scalar).c_str(), cell(row_major).c_str(), cell(pk).c_str());
+                  static_cast<long long>(n_tokens), cell(scalar).c_str(), cell(row_major).c_str(),
+                  cell(pk).c_str());
       std::fflush(stdout);
     }
   }

@@ -60,7 +60,8 @@ struct Rng {
   // Approximately N(0, 1): the sum of four 16-bit uniforms, centred and scaled.
   float normal() {
     const uint64_t r = next();
-    const float sum = static_cast<float>((r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48));
+    const float sum =
+        static_cast<float>((r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48));
     constexpr float kMean = 4 * 32767.5f, kStd = 65536.0f / 1.7320508f;  // sqrt(4 / 12) * 65536
     return (sum - kMean) / kStd;
   }
@@ -92,7 +93,8 @@ struct Model {
 };
 
 int usage() {
-  std::fprintf(stderr, "usage: make_synth_model --shape 1b|150m --vocab VOCAB.gguf --out OUT.gguf [--seed N]\n");
+  std::fprintf(stderr,
+               "usage: make_synth_model --shape 1b|150m --vocab VOCAB.gguf --out OUT.gguf [--seed N]\n");
   return 2;
 }
 
@@ -103,11 +105,16 @@ int main(int argc, char** argv) {
   uint64_t seed = 42;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--shape") shape_name = argv[i + 1];
-    else if (a == "--vocab") vocab_path = argv[i + 1];
-    else if (a == "--out") out_path = argv[i + 1];
-    else if (a == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
-    else return usage();
+    if (a == "--shape")
+      shape_name = argv[i + 1];
+    else if (a == "--vocab")
+      vocab_path = argv[i + 1];
+    else if (a == "--out")
+      out_path = argv[i + 1];
+    else if (a == "--seed")
+      seed = std::strtoull(argv[i + 1], nullptr, 10);
+    else
+      return usage();
   }
   const Shape* shape = nullptr;
   for (const Shape& s : kShapes) {

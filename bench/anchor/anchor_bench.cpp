@@ -117,11 +117,16 @@ int main(int argc, char** argv) {
   int n_prompt = 512, n_gen = 128, threads = 2, reps = 5, n_batch = 2048, n_ubatch = 512;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "-m") model_path = argv[i + 1];
-    else if (a == "-p") n_prompt = std::atoi(argv[i + 1]);
-    else if (a == "-n") n_gen = std::atoi(argv[i + 1]);
-    else if (a == "-t") threads = std::atoi(argv[i + 1]);
-    else if (a == "-r") reps = std::atoi(argv[i + 1]);
+    if (a == "-m")
+      model_path = argv[i + 1];
+    else if (a == "-p")
+      n_prompt = std::atoi(argv[i + 1]);
+    else if (a == "-n")
+      n_gen = std::atoi(argv[i + 1]);
+    else if (a == "-t")
+      threads = std::atoi(argv[i + 1]);
+    else if (a == "-r")
+      reps = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: anchor_bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS]\n");
       return 2;
@@ -138,14 +143,17 @@ int main(int argc, char** argv) {
   ggml_backend_load_all_from_path(dir.c_str());
   ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
   if (cpu == nullptr) {
-    std::fprintf(stderr, "error: no CPU backend loaded from %s (the harness must sit next to libggml-cpu-*.so "
-                         "or GGML_BACKEND_DIR must point there)\n", dir.c_str());
+    std::fprintf(stderr,
+                 "error: no CPU backend loaded from %s (the harness must sit next to libggml-cpu-*.so "
+                 "or GGML_BACKEND_DIR must point there)\n",
+                 dir.c_str());
     return 1;
   }
-  std::fprintf(stderr, "anchor: CPU backend %s (%s)\n", g_loaded_variant.c_str(), ggml_backend_dev_description(cpu));
+  std::fprintf(stderr, "anchor: CPU backend %s (%s)\n", g_loaded_variant.c_str(),
+               ggml_backend_dev_description(cpu));
   ggml_backend_reg_t cpu_reg = ggml_backend_dev_backend_reg(cpu);
-  auto* threadpool_new =
-      reinterpret_cast<decltype(ggml_threadpool_new)*>(ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_new"));
+  auto* threadpool_new = reinterpret_cast<decltype(ggml_threadpool_new)*>(
+      ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_new"));
   auto* threadpool_free = reinterpret_cast<decltype(ggml_threadpool_free)*>(
       ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_free"));
   llama_backend_init();
@@ -192,7 +200,8 @@ int main(int argc, char** argv) {
     if (pool != nullptr) llama_attach_threadpool(ctx, pool, nullptr);
 
     llama_memory_clear(llama_get_memory(ctx), false);
-    const bool warm = t.n_prompt > 0 ? test_prompt(ctx, t.n_prompt, n_batch, threads) : test_gen(ctx, 1, threads);
+    const bool warm =
+        t.n_prompt > 0 ? test_prompt(ctx, t.n_prompt, n_batch, threads) : test_gen(ctx, 1, threads);
     if (!warm) {
       std::fprintf(stderr, "error: warm-up decode failed\n");
       return 1;
@@ -200,7 +209,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < reps; ++i) {
       llama_memory_clear(llama_get_memory(ctx), false);
       const auto start = Clock::now();
-      const bool ok = t.n_prompt > 0 ? test_prompt(ctx, t.n_prompt, n_batch, threads) : test_gen(ctx, t.n_gen, threads);
+      const bool ok =
+          t.n_prompt > 0 ? test_prompt(ctx, t.n_prompt, n_batch, threads) : test_gen(ctx, t.n_gen, threads);
       const double ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count();
       if (!ok) {
         std::fprintf(stderr, "error: decode failed\n");
@@ -231,8 +241,8 @@ int main(int argc, char** argv) {
         json_string(model_path).c_str(), json_string(desc).c_str(),
         static_cast<unsigned long long>(llama_model_size(model)),
         static_cast<unsigned long long>(llama_model_n_params(model)), n_batch, n_ubatch, threads,
-        json_string(g_loaded_variant).c_str(), t.n_prompt, t.n_gen, avg_ns, sd_ns, avg_ts, sd_ts, samples.c_str(),
-        load_ms, static_cast<unsigned long long>(rss), i + 1 < tests.size() ? "," : "");
+        json_string(g_loaded_variant).c_str(), t.n_prompt, t.n_gen, avg_ns, sd_ns, avg_ts, sd_ts,
+        samples.c_str(), load_ms, static_cast<unsigned long long>(rss), i + 1 < tests.size() ? "," : "");
   }
   std::printf("]\n");
   llama_model_free(model);

@@ -64,9 +64,15 @@ constexpr uint64_t kMaxChunks = kCountMask;
 inline uint64_t pack(uint32_t job, uint64_t count, uint64_t idx) {
   return (static_cast<uint64_t>(job) << (kIdxBits + kCountBits)) | (count << kIdxBits) | idx;
 }
-inline uint32_t job_of(uint64_t v) { return static_cast<uint32_t>(v >> (kIdxBits + kCountBits)); }
-inline uint64_t count_of(uint64_t v) { return (v >> kIdxBits) & kCountMask; }
-inline uint64_t idx_of(uint64_t v) { return v & kIdxMask; }
+inline uint32_t job_of(uint64_t v) {
+  return static_cast<uint32_t>(v >> (kIdxBits + kCountBits));
+}
+inline uint64_t count_of(uint64_t v) {
+  return (v >> kIdxBits) & kCountMask;
+}
+inline uint64_t idx_of(uint64_t v) {
+  return v & kIdxMask;
+}
 
 }  // namespace
 
@@ -86,12 +92,13 @@ void ThreadPool::work(int thread) {
   const uint32_t job = job_of(v);
   for (;;) {
     if (job_of(v) != job || idx_of(v) >= count_of(v)) return;
-    if (!next_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    if (!next_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+      continue;
     const uint64_t count = count_of(v);
     const size_t chunk = chunk_.load(std::memory_order_relaxed), n = n_.load(std::memory_order_relaxed);
     const size_t begin = idx_of(v) * chunk;
-    call_.load(std::memory_order_relaxed)(fn_.load(std::memory_order_relaxed), begin, std::min(n, begin + chunk),
-                                          thread);
+    call_.load(std::memory_order_relaxed)(fn_.load(std::memory_order_relaxed), begin,
+                                          std::min(n, begin + chunk), thread);
     v = next_.load(std::memory_order_acquire);
     if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == count &&
         caller_sleeping_.load(std::memory_order_seq_cst)) {
@@ -127,7 +134,8 @@ void ThreadPool::run(size_t n, size_t grain, Trampoline call, void* fn) {
   const auto all_done = [&] { return done_.load(std::memory_order_acquire) == count; };
   if (!spin_until(all_done)) {
     caller_sleeping_.store(1, std::memory_order_seq_cst);
-    for (uint32_t d = done_.load(std::memory_order_seq_cst); d != count; d = done_.load(std::memory_order_seq_cst)) {
+    for (uint32_t d = done_.load(std::memory_order_seq_cst); d != count;
+         d = done_.load(std::memory_order_seq_cst)) {
       done_.wait(d, std::memory_order_seq_cst);
     }
     caller_sleeping_.store(0, std::memory_order_relaxed);
@@ -139,7 +147,8 @@ void ThreadPool::worker_loop(int index) {
   for (;;) {
     if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
-      while (generation_.load(std::memory_order_seq_cst) == seen) generation_.wait(seen, std::memory_order_seq_cst);
+      while (generation_.load(std::memory_order_seq_cst) == seen)
+        generation_.wait(seen, std::memory_order_seq_cst);
       sleepers_.fetch_sub(1, std::memory_order_relaxed);
     }
     seen = generation_.load(std::memory_order_acquire);

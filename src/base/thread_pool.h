@@ -66,10 +66,10 @@ class ThreadPool {
   // compare-and-swap on the whole word, so a thread that wakes up late can never claim a
   // chunk of a newer job with the bounds of an older one.
   alignas(64) std::atomic<uint64_t> next_{0};
-  alignas(64) std::atomic<uint32_t> done_{0};  // chunks finished in the current job
+  alignas(64) std::atomic<uint32_t> done_{0};        // chunks finished in the current job
   alignas(64) std::atomic<uint32_t> generation_{0};  // bumped per job; workers sleep on it
-  std::atomic<uint32_t> sleepers_{0};         // workers asleep on generation_
-  std::atomic<uint32_t> caller_sleeping_{0};  // the caller asleep on done_
+  std::atomic<uint32_t> sleepers_{0};                // workers asleep on generation_
+  std::atomic<uint32_t> caller_sleeping_{0};         // the caller asleep on done_
   std::atomic<bool> stop_{false};
   uint32_t job_id_ = 0;
 };

@@ -16,10 +16,13 @@ TEST(ThreadPool, CoversRangeExactlyOnce) {
   for (size_t n : {1u, 2u, 7u, 64u, 1000u}) {
     for (size_t grain : {1u, 4u, 16u}) {
       std::vector<std::atomic<int>> hits(n);
-      pool.parallel_for(n, [&](size_t b, size_t e, int) {
-        EXPECT_TRUE(b % grain == 0);
-        for (size_t i = b; i < e; ++i) hits[i]++;
-      }, grain);
+      pool.parallel_for(
+          n,
+          [&](size_t b, size_t e, int) {
+            EXPECT_TRUE(b % grain == 0);
+            for (size_t i = b; i < e; ++i) hits[i]++;
+          },
+          grain);
       for (size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "n=" << n << " i=" << i;
     }
   }
@@ -36,7 +39,9 @@ TEST(ThreadPool, ManyCallsInARow) {
   EXPECT_EQ(sum.load(), 2000L * 45);
 }
 
-TEST(ThreadPool, PhysicalCoresPositive) { EXPECT_GE(physical_cores(), 1); }
+TEST(ThreadPool, PhysicalCoresPositive) {
+  EXPECT_GE(physical_cores(), 1);
+}
 
 }  // namespace
 }  // namespace sov
@@ -53,12 +58,15 @@ TEST(ThreadPool, WakesSleepingWorkersAndKeepsThreadIndicesDistinct) {
     std::vector<std::atomic<int>> busy(4);
     std::atomic<int> overlaps{0}, calls{0};
     std::atomic<size_t> covered{0};
-    pool.parallel_for(4000, [&](size_t b, size_t e, int t) {
-      if (busy[t].fetch_add(1) != 0) overlaps++;
-      calls++;
-      covered += e - b;
-      busy[t].fetch_sub(1);
-    }, 8);
+    pool.parallel_for(
+        4000,
+        [&](size_t b, size_t e, int t) {
+          if (busy[t].fetch_add(1) != 0) overlaps++;
+          calls++;
+          covered += e - b;
+          busy[t].fetch_sub(1);
+        },
+        8);
     EXPECT_EQ(covered.load(), 4000u);
     EXPECT_EQ(overlaps.load(), 0);
     EXPECT_GT(calls.load(), 1);

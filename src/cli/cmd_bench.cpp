@@ -38,7 +38,7 @@ struct BenchOptions {
   int32_t n_gen = 128;
   int threads = 0;
   int reps = 5;
-  int32_t n_batch = 512;
+  int32_t n_batch = 256;  // tokens per forward pass (llama-bench's n_ubatch)
   bool json = false;
 };
 
@@ -203,38 +203,36 @@ int run_bench(const BenchOptions& o) {
     return 0;
   }
 
-  std::printf("| %-30s | %10s | %8s | %-10s | %7s | %10s | %20s |\n", "model", "size", "params", "backend", "threads",
-              "test", "t/s");
-  std::printf("| %s | %s:| %s:| %s | %s:| %s:| %s:|\n", std::string(30, '-').c_str(), std::string(10, '-').c_str(),
-              std::string(8, '-').c_str(), std::string(10, '-').c_str(), std::string(7, '-').c_str(),
-              std::string(10, '-').c_str(), std::string(20, '-').c_str());
+  std::printf("| %-30s | %10s | %8s | %-10s | %7s | %10s | %20s |\n", "model", "size", "params", "backend",
+              "threads", "test", "t/s");
+  std::printf("| %s | %s:| %s:| %s | %s:| %s:| %s:|\n", std::string(30, '-').c_str(),
+              std::string(10, '-').c_str(), std::string(8, '-').c_str(), std::string(10, '-').c_str(),
+              std::string(7, '-').c_str(), std::string(10, '-').c_str(), std::string(20, '-').c_str());
   for (const TestResult& r : results) {
     const std::string test = r.n_prompt > 0 ? fmt::format("pp{}", r.n_prompt) : fmt::format("tg{}", r.n_gen);
     std::printf("| %-30s | %6.2f MiB | %8s | %-10s | %7d | %10s | %20s |\n", model_type.c_str(),
-                model_bytes / (1024.0 * 1024.0), size_label(n_params).c_str(), ("CPU " + isa).c_str(), threads,
-                test.c_str(), fmt::format("{:.2f} ± {:.2f}", r.avg_ts, r.stddev_ts).c_str());
+                model_bytes / (1024.0 * 1024.0), size_label(n_params).c_str(), ("CPU " + isa).c_str(),
+                threads, test.c_str(), fmt::format("{:.2f} ± {:.2f}", r.avg_ts, r.stddev_ts).c_str());
   }
   std::printf("\nload %.0f ms | peak RSS %.2f MiB (model file %.2f MiB)\n", load_ms, rss / (1024.0 * 1024.0),
               file.file_size() / (1024.0 * 1024.0));
   return 0;
 }
 
-SOV_REGISTER_COMMAND(bench, Command{"bench", "Measure prompt and generation speed (like llama-bench)",
-                                    [](CLI::App& sub) -> std::function<int()> {
-                                      auto o = std::make_shared<BenchOptions>();
-                                      sub.add_option("-m,--model", o->model, "GGUF model file")->required();
-                                      sub.add_option("-p,--n-prompt", o->n_prompt, "prompt tokens (0: skip)")
-                                          ->capture_default_str();
-                                      sub.add_option("-n,--n-gen", o->n_gen, "generated tokens (0: skip)")
-                                          ->capture_default_str();
-                                      sub.add_option("-t,--threads", o->threads, "threads (default: physical cores)");
-                                      sub.add_option("-r,--repetitions", o->reps, "repetitions of each test")
-                                          ->capture_default_str();
-                                      sub.add_option("-b,--batch-size", o->n_batch, "prompt micro-batch size")
-                                          ->capture_default_str();
-                                      sub.add_flag("--json", o->json, "print a JSON array (llama-bench field names)");
-                                      return [o] { return run_bench(*o); };
-                                    }});
+SOV_REGISTER_COMMAND(
+    bench,
+    Command{"bench", "Measure prompt and generation speed (like llama-bench)",
+            [](CLI::App& sub) -> std::function<int()> {
+              auto o = std::make_shared<BenchOptions>();
+              sub.add_option("-m,--model", o->model, "GGUF model file")->required();
+              sub.add_option("-p,--n-prompt", o->n_prompt, "prompt tokens (0: skip)")->capture_default_str();
+              sub.add_option("-n,--n-gen", o->n_gen, "generated tokens (0: skip)")->capture_default_str();
+              sub.add_option("-t,--threads", o->threads, "threads (default: physical cores)");
+              sub.add_option("-r,--repetitions", o->reps, "repetitions of each test")->capture_default_str();
+              sub.add_option("-b,--batch-size", o->n_batch, "prompt micro-batch size")->capture_default_str();
+              sub.add_flag("--json", o->json, "print a JSON array (llama-bench field names)");
+              return [o] { return run_bench(*o); };
+            }});
 
 }  // namespace
 }  // namespace sov::cli

@@ -59,9 +59,13 @@ int run_show(const ShowCliOptions& o) {
         m->name.c_str(), store::format_modelfile(store::modelfile_of(*m)).c_str());
     return 0;
   }
-  if (o.parameters) return std::printf("%s", parameter_lines(m->params).c_str()), 0;
-  if (o.template_text) return std::printf("%s\n", m->template_text.c_str()), 0;
-  if (o.system) return std::printf("%s\n", m->system.c_str()), 0;
+  if (o.parameters || o.template_text || o.system) {
+    const std::string text = o.parameters      ? parameter_lines(m->params)
+                             : o.template_text ? m->template_text + "\n"
+                                               : m->system + "\n";
+    std::fputs(text.c_str(), stdout);
+    return 0;
+  }
   if (o.license) {
     for (const auto& l : m->licenses) std::printf("%s\n", l.c_str());
     return 0;

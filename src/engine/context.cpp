@@ -11,7 +11,9 @@
 
 namespace sov::engine {
 
-int32_t default_n_ctx(const HParams& hp) { return std::min<int32_t>(4096, hp.n_ctx_train); }
+int32_t default_n_ctx(const HParams& hp) {
+  return std::min<int32_t>(4096, hp.n_ctx_train);
+}
 
 Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32_t n_ctx)
     : model_(std::move(model)),
@@ -23,8 +25,8 @@ Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32
       rope_(hp_, model_->weights().rope_freqs.empty() ? nullptr : model_->weights().rope_freqs.data()) {
   const size_t b = static_cast<size_t>(n_batch_), d = hp_.n_embd, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv();
   const size_t cache = static_cast<size_t>(hp_.n_layer) * n_past_.size() * n_ctx_ * nkv;
-  k_cache_.assign(cache, 0.0f);
-  v_cache_.assign(cache, 0.0f);
+  k_cache_.data.reset(static_cast<float*>(std::calloc(cache, sizeof(float))));
+  v_cache_.data.reset(static_cast<float*>(std::calloc(cache, sizeof(float))));
   x_.resize(b * d);
   h_.resize(b * d);
   o_.resize(b * d);
@@ -48,6 +50,7 @@ Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32
   // At most one block per (token, query head) pair.
   attn_jobs_.reserve(b * static_cast<size_t>(hp_.n_head));
   logits_.resize(static_cast<size_t>(hp_.n_vocab));
+  batch_added_.resize(n_past_.size());
   row_token_.resize(b);
   row_seq_.resize(b);
   row_pos_.resize(b);
@@ -57,23 +60,32 @@ Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32
 Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> model, ContextParams params) {
   const HParams& hp = model->hparams();
   int32_t n_ctx = params.n_ctx > 0 ? params.n_ctx : default_n_ctx(hp);
-  if (n_ctx > (1 << 22)) return Status::invalid_argument(fmt::format("context length {} is too large", n_ctx));
+  if (n_ctx > (1 << 22))
+    return Status::invalid_argument(fmt::format("context length {} is too large", n_ctx));
   if (params.n_seq < 1 || params.n_seq > 256) {
-    return Status::invalid_argument(fmt::format("{} sequences per context is out of range (1..256)", params.n_seq));
+    return Status::invalid_argument(
+        fmt::format("{} sequences per context is out of range (1..256)", params.n_seq));
   }
-  return std::unique_ptr<Context>(new Context(std::move(model), params, n_ctx));
+  auto ctx = std::unique_ptr<Context>(new Context(std::move(model), params, n_ctx));
+  if (ctx->k_cache_.get() == nullptr || ctx->v_cache_.get() == nullptr) {
+    return Status::resource_exhausted(
+        fmt::format("cannot allocate the KV cache for a context of {} positions", n_ctx));
+  }
+  return ctx;
 }
 
 Status Context::decode(std::span<const int32_t> tokens, bool all_logits) {
   if (tokens.empty()) return Status::invalid_argument("decode called with no tokens");
   for (int32_t t : tokens) {
     if (t < 0 || t >= hp_.n_vocab) {
-      return Status::invalid_argument(fmt::format("token id {} is outside the vocabulary (0..{})", t, hp_.n_vocab - 1));
+      return Status::invalid_argument(
+          fmt::format("token id {} is outside the vocabulary (0..{})", t, hp_.n_vocab - 1));
     }
   }
   if (static_cast<int64_t>(n_past_[0]) + static_cast<int64_t>(tokens.size()) > n_ctx_) {
-    return Status::out_of_range(fmt::format("context overflow: {} cached + {} new tokens exceed the context of {}",
-                                            n_past_[0], tokens.size(), n_ctx_));
+    return Status::out_of_range(
+        fmt::format("context overflow: {} cached + {} new tokens exceed the context of {}", n_past_[0],
+                    tokens.size(), n_ctx_));
   }
   const size_t n = tokens.size();
   n_logits_ = all_logits ? static_cast<int32_t>(n) : 1;
@@ -98,21 +110,24 @@ Status Context::decode(std::span<const int32_t> tokens, bool all_logits) {
 
 Status Context::decode_batch(std::span<const BatchToken> batch) {
   if (batch.empty()) return Status::invalid_argument("decode_batch called with no tokens");
-  std::vector<int32_t> added(n_past_.size(), 0);
+  std::vector<int32_t>& added = batch_added_;  // per sequence; sized at creation
+  std::fill(added.begin(), added.end(), 0);
   int32_t n_out = 0;
   for (const BatchToken& b : batch) {
-    if (b.seq < 0 || b.seq >= n_seq()) return Status::invalid_argument(fmt::format("sequence {} does not exist", b.seq));
+    if (b.seq < 0 || b.seq >= n_seq())
+      return Status::invalid_argument(fmt::format("sequence {} does not exist", b.seq));
     if (b.token < 0 || b.token >= hp_.n_vocab) {
       return Status::invalid_argument(
           fmt::format("token id {} is outside the vocabulary (0..{})", b.token, hp_.n_vocab - 1));
     }
     if (n_past_[b.seq] + ++added[b.seq] > n_ctx_) {
-      return Status::out_of_range(fmt::format("context overflow in sequence {}: the context holds {} tokens", b.seq,
-                                              n_ctx_));
+      return Status::out_of_range(
+          fmt::format("context overflow in sequence {}: the context holds {} tokens", b.seq, n_ctx_));
     }
     n_out += b.want_logits ? 1 : 0;
   }
-  if (logits_.size() < static_cast<size_t>(n_out) * hp_.n_vocab) logits_.resize(static_cast<size_t>(n_out) * hp_.n_vocab);
+  if (logits_.size() < static_cast<size_t>(n_out) * hp_.n_vocab)
+    logits_.resize(static_cast<size_t>(n_out) * hp_.n_vocab);
   n_logits_ = n_out;
   batch_rows_.assign(batch.size(), -1);
   int32_t next_out = 0;
@@ -133,7 +148,8 @@ Status Context::decode_batch(std::span<const BatchToken> batch) {
 
 std::span<const float> Context::batch_logits(size_t i) const {
   if (i >= batch_rows_.size() || batch_rows_[i] < 0) return {};
-  return {logits_.data() + static_cast<size_t>(batch_rows_[i]) * hp_.n_vocab, static_cast<size_t>(hp_.n_vocab)};
+  return {logits_.data() + static_cast<size_t>(batch_rows_[i]) * hp_.n_vocab,
+          static_cast<size_t>(hp_.n_vocab)};
 }
 
 std::span<const float> Context::logits(int i) const {
@@ -145,9 +161,9 @@ void Context::truncate(int seq, int32_t n) {
   if (seq >= 0 && seq < n_seq()) n_past_[seq] = std::clamp(n, 0, n_past_[seq]);
 }
 
-float* Context::cache_row(std::vector<float>& cache, int layer, int seq, int32_t pos) {
+float* Context::cache_row(const LazyFloats& cache, int layer, int seq, int32_t pos) {
   const size_t nkv = hp_.n_embd_kv();
-  return &cache[((static_cast<size_t>(layer) * n_seq() + seq) * n_ctx_ + pos) * nkv];
+  return cache.get() + ((static_cast<size_t>(layer) * n_seq() + seq) * n_ctx_ + pos) * nkv;
 }
 
 void Context::linear(const Matrix& w, const float* x, int n, float* y) {
@@ -178,7 +194,8 @@ void Context::forward(int n) {
   for (int l = 0; l < hp_.n_layer; ++l) {
     const LayerWeights& lw = w.layers[l];
     for_rows(n, [&](int t) {
-      kernels::rms_norm(&x_[static_cast<size_t>(t) * d], lw.attn_norm.data(), d, eps, &h_[static_cast<size_t>(t) * d]);
+      kernels::rms_norm(&x_[static_cast<size_t>(t) * d], lw.attn_norm.data(), d, eps,
+                        &h_[static_cast<size_t>(t) * d]);
     });
 
     if (lw.wqkv.present()) {
@@ -191,9 +208,9 @@ void Context::forward(int n) {
         std::memcpy(&v_[static_cast<size_t>(t) * nkv], src + nq + nkv, sizeof(float) * nkv);
       });
     } else {
-      linear(lw.wq, h_.data(), n, q_.data());
-      linear(lw.wk, h_.data(), n, k_.data());
-      linear(lw.wv, h_.data(), n, v_.data());
+      const kernels::MatmulTarget qkv[] = {
+          {&lw.wq.view, q_.data()}, {&lw.wk.view, k_.data()}, {&lw.wv.view, v_.data()}};
+      kernels::matmul_many(qkv, h_.data(), n, &scratch_, &pool_);
     }
     for_rows(n, [&](int t) {
       float* q = &q_[static_cast<size_t>(t) * nq];
@@ -232,8 +249,9 @@ void Context::forward(int n) {
 
     const bool gelu = hp_.activation == Activation::kGeluTanh;
     if (lw.ffn_gate.present()) {
-      linear(lw.ffn_gate, h_.data(), n, gate_.data());
-      linear(lw.ffn_up, h_.data(), n, up_.data());
+      const kernels::MatmulTarget gate_up[] = {{&lw.ffn_gate.view, gate_.data()},
+                                               {&lw.ffn_up.view, up_.data()}};
+      kernels::matmul_many(gate_up, h_.data(), n, &scratch_, &pool_);
       for_rows(n, [&](int t) {
         float* g = &gate_[static_cast<size_t>(t) * ff];
         const float* u = &up_[static_cast<size_t>(t) * ff];
@@ -259,7 +277,8 @@ void Context::forward(int n) {
   // Logits of the remaining rows (all want them); their output rows are consecutive.
   const int first_out = row_out_[0];
   for_rows(n, [&](int t) {
-    kernels::rms_norm(&x_[static_cast<size_t>(t) * d], w.output_norm.data(), d, eps, &h_[static_cast<size_t>(t) * d]);
+    kernels::rms_norm(&x_[static_cast<size_t>(t) * d], w.output_norm.data(), d, eps,
+                      &h_[static_cast<size_t>(t) * d]);
   });
   float* out = logits_.data() + static_cast<size_t>(first_out) * hp_.n_vocab;
   linear(w.output, h_.data(), n, out);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <span>
 #include <vector>
@@ -25,10 +26,10 @@
 namespace sov::engine {
 
 struct ContextParams {
-  int32_t n_ctx = 0;     // positions per sequence; 0: the smaller of 4096 and the trained context
+  int32_t n_ctx = 0;      // positions per sequence; 0: the smaller of 4096 and the trained context
   int32_t n_batch = 256;  // tokens per micro-batch of prompt processing
-  int n_threads = 0;     // 0: physical cores
-  int32_t n_seq = 1;     // sequences, each with its own KV cache of n_ctx positions
+  int n_threads = 0;      // 0: physical cores
+  int32_t n_seq = 1;      // sequences, each with its own KV cache of n_ctx positions
 };
 
 // One token of a multi-sequence batch.
@@ -77,7 +78,13 @@ class Context {
   // fn(t) for t in [0, n), split over the pool's threads.
   template <typename Fn>
   void for_rows(int n, Fn&& fn);
-  float* cache_row(std::vector<float>& cache, int layer, int seq, int32_t pos);
+  // Zero-initialised float storage whose pages become resident only when written (large
+  // callocs are fresh mappings), so a long context costs memory only as far as it is used.
+  struct LazyFloats {
+    std::unique_ptr<float, void (*)(void*)> data{nullptr, std::free};
+    float* get() const { return data.get(); }
+  };
+  float* cache_row(const LazyFloats& cache, int layer, int seq, int32_t pos);
   void linear(const Matrix& w, const float* x, int n, float* y);
 
   std::shared_ptr<const Model> model_;
@@ -90,7 +97,7 @@ class Context {
   Rope rope_;
 
   // KV cache: [n_layer][n_seq][n_ctx][n_embd_kv] floats.
-  std::vector<float> k_cache_, v_cache_;
+  LazyFloats k_cache_, v_cache_;
   // Activations for one micro-batch.
   std::vector<float> x_, h_, q_, k_, v_, qkv_, att_, o_, gate_, up_, rope_tab_;
   // Attention: per-thread kernel scratch, rows grouped by sequence, and the blocks to run.
@@ -103,7 +110,8 @@ class Context {
   std::vector<AttnJob> attn_jobs_;
   std::vector<float> logits_;
   int32_t n_logits_ = 0;
-  std::vector<int32_t> batch_rows_;  // per decode_batch entry: its logits row, or -1
+  std::vector<int32_t> batch_rows_;   // per decode_batch entry: its logits row, or -1
+  std::vector<int32_t> batch_added_;  // decode_batch: tokens added per sequence
   // The rows of the current micro-batch.
   std::vector<int32_t> row_token_, row_seq_, row_pos_, row_out_;
 };

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -37,6 +38,15 @@ Result<std::shared_ptr<Model>> Model::load_impl(std::shared_ptr<const gguf::File
   WeightBinder binder(*model->file_);
   SOV_RETURN_IF_ERROR(spec->bind(binder, hp, &model->weights_));
   SOV_RETURN_IF_ERROR(model->pack_weights(file_backed));
+  if (file_backed && model->weights_.token_embd.view.packed == nullptr) {
+    // Embedding lookups touch single rows: map just the touched page, not the kernel's
+    // default window of pages around it.
+    const kernels::WeightView& e = model->weights_.token_embd.view;
+    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const uintptr_t first = reinterpret_cast<uintptr_t>(e.data) / page * page;
+    const uintptr_t end = reinterpret_cast<uintptr_t>(e.data) + static_cast<uintptr_t>(e.n_out) * e.row_bytes;
+    madvise(reinterpret_cast<void*>(first), end - first, MADV_RANDOM);
+  }
   return model;
 }
 
@@ -67,20 +77,6 @@ std::vector<Matrix*> Model::matrices() {
   return out;
 }
 
-namespace {
-
-// The page-aligned part of a matrix's first n_out / 16 * 16 rows (what the packed copy covers).
-std::pair<uintptr_t, size_t> packed_source_pages(const kernels::WeightView& v) {
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const auto begin = reinterpret_cast<uintptr_t>(v.data);
-  const uintptr_t end =
-      begin + static_cast<uintptr_t>(v.n_out / kernels::kPackRows * kernels::kPackRows) * v.row_bytes;
-  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
-  return {first, last > first ? last - first : 0};
-}
-
-}  // namespace
-
 Status Model::pack_weights(bool release_originals) {
   std::vector<Matrix*> todo;
   for (Matrix* m : matrices()) {
@@ -88,23 +84,49 @@ Status Model::pack_weights(bool release_originals) {
   }
   if (todo.empty()) return Status::ok();
   const auto start = std::chrono::steady_clock::now();
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   ThreadPool pool;
   for (Matrix* m : todo) {
-    const auto [first, bytes] = packed_source_pages(m->view);
+    const kernels::WeightView& v = m->view;
+    SOV_ASSIGN_OR_RETURN(kernels::PackedBuffer buf, kernels::PackedBuffer::allocate(kernels::packed_size(v)));
+    // A few MiB of source rows at a time: map them in, pack them, drop them, so the resident
+    // size grows by the packed copy only.
+    const int64_t n_groups = v.n_out / kernels::kPackRows;
+    const size_t group_src = v.row_bytes * kernels::kPackRows;
+    const int64_t step = std::max<int64_t>(1, static_cast<int64_t>((4u << 20) / group_src));
+    const auto base = reinterpret_cast<uintptr_t>(v.data);
+    uintptr_t released = (base + page - 1) / page * page;  // pages below are dropped
+    for (int64_t g0 = 0; g0 < n_groups; g0 += step) {
+      const int64_t g1 = std::min(n_groups, g0 + step);
+      const uintptr_t end = base + static_cast<uintptr_t>(g1) * group_src;
 #ifdef MADV_POPULATE_READ
-    // Maps the source pages in one call instead of one fault per page (best effort).
-    if (release_originals && bytes > 0) madvise(reinterpret_cast<void*>(first), bytes, MADV_POPULATE_READ);
+      if (release_originals) {
+        // Maps the source pages in one call instead of one fault per page (best effort).
+        const uintptr_t first = (base + static_cast<uintptr_t>(g0) * group_src) / page * page;
+        madvise(reinterpret_cast<void*>(first), end - first, MADV_POPULATE_READ);
+      }
 #endif
-    SOV_ASSIGN_OR_RETURN(kernels::PackedBuffer buf, kernels::PackedBuffer::allocate(kernels::packed_size(m->view)));
-    kernels::pack(m->view, buf.data(), &pool);
+      kernels::pack_groups(v, buf.data(), g0, g1, &pool);
+      const uintptr_t last = end / page * page;
+      if (release_originals && last > released) {
+        madvise(reinterpret_cast<void*>(released), last - released, MADV_DONTNEED);
+        released = last;
+      }
+    }
     m->view.packed = buf.data();
     packed_bytes_ += buf.size();
     packed_.push_back(std::move(buf));
-    if (release_originals && bytes > 0) madvise(reinterpret_cast<void*>(first), bytes, MADV_DONTNEED);
   }
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  log::info("packed {} weight matrices ({:.1f} MiB) into 16-row interleaved layouts for the AVX-512 kernels in {:.0f} ms",
-            todo.size(), packed_bytes_ / (1024.0 * 1024.0), ms);
+  // Tied embeddings: lookups read the packed copy of the output too.
+  if (weights_.token_embd.view.data == weights_.output.view.data) {
+    weights_.token_embd.view.packed = weights_.output.view.packed;
+  }
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  log::info(
+      "packed {} weight matrices ({:.1f} MiB) into 16-row interleaved layouts for the AVX-512 kernels in "
+      "{:.0f} ms",
+      todo.size(), packed_bytes_ / (1024.0 * 1024.0), ms);
   return Status::ok();
 }
 

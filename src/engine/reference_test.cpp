@@ -66,8 +66,8 @@ TEST_P(EngineReference, PromptAndIncrementalLogitsMatch) {
   double worst_greedy = test::relative_error((*ctx)->logits().data(), ref.greedy_row(0), n_vocab);
   for (size_t i = 1; i < ref.greedy_ids.size(); ++i) {
     ASSERT_TRUE((*ctx)->decode(std::span<const int32_t>(&ref.greedy_ids[i - 1], 1)).is_ok());
-    worst_greedy = std::max(worst_greedy,
-                            test::relative_error((*ctx)->logits().data(), ref.greedy_row(static_cast<int>(i)), n_vocab));
+    worst_greedy = std::max(worst_greedy, test::relative_error((*ctx)->logits().data(),
+                                                               ref.greedy_row(static_cast<int>(i)), n_vocab));
   }
   EXPECT_LE(worst_greedy, tol) << stem << " incremental logits";
   std::printf("%-28s prompt rel %.2e  incremental rel %.2e  argmax %d/%d (limit %.0e)\n", stem.c_str(), worst,
@@ -89,8 +89,10 @@ TEST_P(EngineReference, ScalarReferencePathMatches) {
     std::vector<float> mine = oracle.step(ref.prompt_ids[p]);
     ASSERT_EQ(mine.size(), static_cast<size_t>(n_vocab));
     ASSERT_TRUE((*ctx)->decode(std::span<const int32_t>(&ref.prompt_ids[p], 1)).is_ok());
-    worst_vs_ref = std::max(worst_vs_ref, test::relative_error(mine.data(), ref.logits_row(static_cast<int>(p)), n_vocab));
-    worst_vs_opt = std::max(worst_vs_opt, test::relative_error((*ctx)->logits().data(), mine.data(), n_vocab));
+    worst_vs_ref = std::max(worst_vs_ref,
+                            test::relative_error(mine.data(), ref.logits_row(static_cast<int>(p)), n_vocab));
+    worst_vs_opt =
+        std::max(worst_vs_opt, test::relative_error((*ctx)->logits().data(), mine.data(), n_vocab));
   }
   EXPECT_LE(worst_vs_ref, test::tolerance_for(stem)) << stem << ": scalar path vs shared reference";
   EXPECT_LE(worst_vs_opt, test::tolerance_for(stem)) << stem << ": optimized path vs scalar path";
@@ -123,8 +125,8 @@ TEST_P(EngineEveryIsa, AllModelsMatchTheReference) {
     }
     for (size_t i = 1; i < std::min<size_t>(ref.greedy_ids.size(), 6); ++i) {
       ASSERT_TRUE((*ctx)->decode(std::span<const int32_t>(&ref.greedy_ids[i - 1], 1)).is_ok());
-      worst = std::max(worst, test::relative_error((*ctx)->logits().data(), ref.greedy_row(static_cast<int>(i)),
-                                                   ref.n_vocab));
+      worst = std::max(worst, test::relative_error((*ctx)->logits().data(),
+                                                   ref.greedy_row(static_cast<int>(i)), ref.n_vocab));
     }
     EXPECT_LE(worst, tol) << stem << " on " << kernels::isa_name(isa);
   }
@@ -141,14 +143,13 @@ std::vector<std::string> stems() {
   return test::decoder_reference_stems(*dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModels, EngineReference, ::testing::ValuesIn(stems()),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(AllModels, EngineReference, ::testing::ValuesIn(stems()), [](const auto& info) {
+  std::string name = info.param;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+});
 
 // The real models continue the prompt exactly as the reference does (greedy, with a KV cache).
 TEST(EngineGreedy, RealModelsContinueLikeTheReference) {
@@ -221,7 +222,8 @@ TEST(EngineErrors, UnsupportedArchitectureAndMissingTensorAreNamed) {
     return model.is_ok() ? std::string("loaded") : model.status().message();
   };
   EXPECT_EQ(rewrite("blk.1.attn_k.weight", ""), "tensor 'blk.1.attn_k.weight' is missing");
-  EXPECT_EQ(rewrite("", "blk.0.attn_q.weight"), "tensor 'blk.0.attn_q.weight' has shape [64, 32], expected [64, 64]");
+  EXPECT_EQ(rewrite("", "blk.0.attn_q.weight"),
+            "tensor 'blk.0.attn_q.weight' has shape [64, 32], expected [64, 64]");
 }
 
 }  // namespace

@@ -61,7 +61,8 @@ size_t attention_scratch_floats(int head_dim) {
 void attention(const AttentionBlock& block, const float* k, const float* v, const AttentionParams& p,
                float* scratch, Isa isa) {
 #if defined(SOV_HAVE_X86_KERNELS)
-  if (isa >= Isa::kAvx512 && best_isa() >= Isa::kAvx512 && x86::avx512_attention(block, k, v, p, scratch)) return;
+  if (isa >= Isa::kAvx512 && best_isa() >= Isa::kAvx512 && x86::avx512_attention(block, k, v, p, scratch))
+    return;
 #else
   (void)isa;
 #endif

@@ -35,9 +35,9 @@ struct AttentionBlock {
 
 struct AttentionParams {
   int head_dim = 0;
-  float scale = 1.0f;     // multiplies q . k
-  float softcap = 0.0f;   // > 0: scores become softcap * tanh(score / softcap)
-  size_t kv_stride = 0;   // floats between the rows of consecutive positions in k and v
+  float scale = 1.0f;    // multiplies q . k
+  float softcap = 0.0f;  // > 0: scores become softcap * tanh(score / softcap)
+  size_t kv_stride = 0;  // floats between the rows of consecutive positions in k and v
 };
 
 size_t attention_scratch_floats(int head_dim);

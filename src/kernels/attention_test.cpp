@@ -72,8 +72,8 @@ double max_error(const Case& c, Isa isa, uint32_t seed) {
 
 TEST(Attention, MatchesDoublePrecisionOnEveryIsa) {
   const Case cases[] = {
-      {64, 1, 1, 0, 0},    {64, 4, 37, 0, 0},   {64, 16, 100, 0, 0}, {32, 7, 64, 0, 0},
-      {128, 16, 50, 0, 0}, {64, 16, 300, 0, 8}, {64, 9, 70, 5.0f, 0}, {48, 5, 40, 0, 0},  // 48: scalar only
+      {64, 1, 1, 0, 0},    {64, 4, 37, 0, 0},    {64, 16, 100, 0, 0},  {32, 7, 64, 0, 0},
+      {128, 16, 50, 0, 0}, {64, 16, 300, 0, 8},  {64, 9, 70, 5.0f, 0}, {48, 5, 40, 0, 0},  // 48: scalar only
       {256, 3, 20, 0, 0},  {64, 16, 2000, 0, 0}, {8, 2, 12, 0, 0},
   };
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
@@ -81,8 +81,8 @@ TEST(Attention, MatchesDoublePrecisionOnEveryIsa) {
     uint32_t seed = 1;
     for (const Case& c : cases) {
       const double err = max_error(c, isa, seed++);
-      EXPECT_LT(err, 2e-5) << isa_name(isa) << " hd=" << c.head_dim << " lanes=" << c.n_lanes << " ctx=" << c.n_ctx
-                           << " cap=" << c.softcap << " window=" << c.window;
+      EXPECT_LT(err, 2e-5) << isa_name(isa) << " hd=" << c.head_dim << " lanes=" << c.n_lanes
+                           << " ctx=" << c.n_ctx << " cap=" << c.softcap << " window=" << c.window;
     }
   }
 }

@@ -41,6 +41,15 @@ Isa set_isa(Isa isa) {
   return isa;
 }
 
+bool has_avx512_bf16() {
+#if defined(SOV_HAVE_X86_KERNELS) && (defined(__x86_64__) || defined(__i386__))
+  static const bool has = best_isa() >= Isa::kAvx512 && __builtin_cpu_supports("avx512bf16");
+  return has;
+#else
+  return false;
+#endif
+}
+
 std::string_view isa_name(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return "scalar";

@@ -26,4 +26,8 @@ Isa set_isa(Isa isa);
 
 std::string_view isa_name(Isa isa);
 
+// True when the CPU has AVX512_BF16 (vdpbf16ps) on top of kAvx512; the BF16 weight kernels
+// use it while the active ISA is kAvx512.
+bool has_avx512_bf16();
+
 }  // namespace sov::kernels

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "base/status.h"
@@ -64,7 +65,21 @@ Status validate(const WeightView& w);
 void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, Scratch* scratch,
             ThreadPool* pool);
 
-// Dequantizes row `row` of w into n_in floats (embedding lookups, tests).
+// One weight of a matmul_many call and where its output goes ([n_tokens][w->n_out]).
+struct MatmulTarget {
+  const WeightView* w;
+  float* y;
+};
+
+// Several weights applied to the same activations (the q, k and v projections; gate and
+// up): when they share a type and kernel path, the activations are converted once and one
+// parallel loop covers every output row, which saves conversions and thread barriers;
+// otherwise it is one matmul() per target. Same results as separate matmul() calls.
+void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t n_tokens, Scratch* scratch,
+                 ThreadPool* pool);
+
+// Dequantizes row `row` of w into n_in floats (embedding lookups, tests); reads the packed
+// copy when w has one.
 void dequantize_row(const WeightView& w, int64_t row, float* out);
 
 }  // namespace sov::kernels

@@ -3,7 +3,6 @@
 // group block, "interleaved" data means: chunk x holds bytes [4x, 4x + 4) of row 0, then
 // of row 1, ... row 15 (64 bytes), so lane r of a 64-byte load is row r.
 //
-//   F16   group block = one column: 16 fp16 values (row r at r)                     32 B
 //   Q8_0  16 fp16 d, then qs interleaved (8 chunks), each byte q + 128 (unsigned)   544 B
 //   Q4_0  16 fp16 d, then qs interleaved (4 chunks); a byte keeps element j in its
 //         low nibble and element j + 16 in its high nibble, as in the row format    288 B
@@ -36,7 +35,6 @@ struct RowFormat {
 
 RowFormat row_format(TensorType t) {
   switch (t) {
-    case TensorType::kF16: return {2, 1};
     case TensorType::kQ8_0: return {sizeof(quant::BlockQ8_0), 32};
     case TensorType::kQ4_0: return {sizeof(quant::BlockQ4_0), 32};
     case TensorType::kQ4_K: return {sizeof(quant::BlockQ4_K), 256};
@@ -45,19 +43,6 @@ RowFormat row_format(TensorType t) {
   }
 }
 
-// Copies bytes [4x, 4x + 4) of the 16 rows' sources into chunk x of `out`, for x < chunks.
-void interleave(const uint8_t* const src[kPackRows], size_t offset, int chunks, uint8_t* out, bool flip_sign) {
-  const uint32_t flip = flip_sign ? 0x80808080u : 0u;
-  for (int r = 0; r < kPackRows; ++r) {
-    const uint8_t* in = src[r] + offset;
-    for (int x = 0; x < chunks; ++x) {
-      uint32_t v;
-      std::memcpy(&v, in + 4 * x, 4);
-      v ^= flip;
-      std::memcpy(out + (x * kPackRows + r) * 4, &v, 4);
-    }
-  }
-}
 void deinterleave(const uint8_t* in, int r, int chunks, uint8_t* dst, bool flip_sign) {
   for (int x = 0; x < chunks; ++x) {
     for (int j = 0; j < 4; ++j) {
@@ -95,57 +80,75 @@ void q6_k_from_values(const uint8_t q[256], quant::BlockQ6_K* b) {
   }
 }
 
-// Packs the group blocks [b0, b1) of one group of 16 rows.
-void pack_group(TensorType t, const uint8_t* const rows[kPackRows], int64_t b0, int64_t b1, uint8_t* out) {
+inline void copy4(uint8_t* dst, const uint8_t* src, uint32_t flip) {
+  uint32_t v;
+  std::memcpy(&v, src, 4);
+  v ^= flip;
+  std::memcpy(dst, &v, 4);
+}
+
+// Packs the n_blocks group blocks of one group of 16 rows. Rows are read one after
+// another (sequential reads); writes land in the group's output, which stays in cache.
+void pack_group(TensorType t, const uint8_t* const rows[kPackRows], int64_t n_blocks, uint8_t* out) {
   const RowFormat f = row_format(t);
   const size_t gb = f.block_bytes * kPackRows;
-  for (int64_t b = b0; b < b1; ++b) {
-    uint8_t* o = out + b * gb;
-    const size_t at = b * f.block_bytes;
-    switch (t) {
-      case TensorType::kF16:
-        for (int r = 0; r < kPackRows; ++r) std::memcpy(o + 2 * r, rows[r] + at, 2);
-        break;
-      case TensorType::kQ8_0:
-      case TensorType::kQ4_0:
-        for (int r = 0; r < kPackRows; ++r) std::memcpy(o + 2 * r, rows[r] + at, 2);  // d
-        interleave(rows, at + 2, t == TensorType::kQ8_0 ? 8 : 4, o + 32, t == TensorType::kQ8_0);
-        break;
-      case TensorType::kQ4_K:
-        for (int r = 0; r < kPackRows; ++r) {
-          std::memcpy(o + 2 * r, rows[r] + at, 2);           // d
-          std::memcpy(o + 32 + 2 * r, rows[r] + at + 2, 2);  // dmin
+  switch (t) {
+    case TensorType::kQ8_0:
+    case TensorType::kQ4_0: {
+      const int chunks = t == TensorType::kQ8_0 ? 8 : 4;
+      const uint32_t flip = t == TensorType::kQ8_0 ? 0x80808080u : 0u;
+      for (int r = 0; r < kPackRows; ++r) {
+        const uint8_t* in = rows[r];
+        for (int64_t b = 0; b < n_blocks; ++b, in += f.block_bytes) {
+          uint8_t* o = out + b * gb;
+          std::memcpy(o + 2 * r, in, 2);  // d
+          for (int x = 0; x < chunks; ++x) copy4(o + 32 + (x * kPackRows + r) * 4, in + 2 + 4 * x, flip);
         }
-        interleave(rows, at + offsetof(quant::BlockQ4_K, scales), 3, o + 64, false);
-        interleave(rows, at + offsetof(quant::BlockQ4_K, qs), 32, o + 256, false);
-        break;
-      case TensorType::kQ6_K: {
-        uint8_t* scales = o + 32;
-        uint8_t* low = o + 32 + 256;
-        uint8_t* high = low + 2048;
-        for (int r = 0; r < kPackRows; ++r) {
-          const auto* blk = reinterpret_cast<const quant::BlockQ6_K*>(rows[r] + at);
+      }
+      break;
+    }
+    case TensorType::kQ4_K:
+      for (int r = 0; r < kPackRows; ++r) {
+        const uint8_t* in = rows[r];
+        for (int64_t b = 0; b < n_blocks; ++b, in += f.block_bytes) {
+          uint8_t* o = out + b * gb;
+          std::memcpy(o + 2 * r, in, 2);           // d
+          std::memcpy(o + 32 + 2 * r, in + 2, 2);  // dmin
+          for (int x = 0; x < 3; ++x) copy4(o + 64 + (x * kPackRows + r) * 4, in + 4 + 4 * x, 0);
+          for (int x = 0; x < 32; ++x) copy4(o + 256 + (x * kPackRows + r) * 4, in + 16 + 4 * x, 0);
+        }
+      }
+      break;
+    case TensorType::kQ6_K:
+      for (int r = 0; r < kPackRows; ++r) {
+        const uint8_t* in = rows[r];
+        for (int64_t b = 0; b < n_blocks; ++b, in += f.block_bytes) {
+          uint8_t* o = out + b * gb;
+          const auto* blk = reinterpret_cast<const quant::BlockQ6_K*>(in);
+          uint8_t* scales = o + 32;
+          uint8_t* low = o + 32 + 256;
+          uint8_t* high = low + 2048;
           std::memcpy(o + 2 * r, &blk->d, 2);
           for (int s = 0; s < 16; ++s) scales[s * kPackRows + r] = static_cast<uint8_t>(blk->scales[s]);
           uint8_t q[256];
           q6_k_values(*blk, q);
           for (int x = 0; x < 32; ++x) {
-            for (int j = 0; j < 4; ++j) {
-              low[(x * kPackRows + r) * 4 + j] = static_cast<uint8_t>((q[4 * x + j] & 0xF) | ((q[128 + 4 * x + j] & 0xF) << 4));
-            }
+            uint8_t* dst = low + (x * kPackRows + r) * 4;
+            for (int j = 0; j < 4; ++j)
+              dst[j] = static_cast<uint8_t>((q[4 * x + j] & 0xF) | ((q[128 + 4 * x + j] & 0xF) << 4));
           }
           for (int y = 0; y < 16; ++y) {
+            uint8_t* dst = high + (y * kPackRows + r) * 4;
             for (int j = 0; j < 4; ++j) {
-              uint8_t v = 0;
-              for (int k = 0; k < 4; ++k) v |= static_cast<uint8_t>(((q[64 * k + 4 * y + j] >> 4) & 3) << (2 * k));
-              high[(y * kPackRows + r) * 4 + j] = v;
+              const int e = 4 * y + j;
+              dst[j] = static_cast<uint8_t>(((q[e] >> 4) & 3) | (((q[64 + e] >> 4) & 3) << 2) |
+                                            (((q[128 + e] >> 4) & 3) << 4) | (((q[192 + e] >> 4) & 3) << 6));
             }
           }
         }
-        break;
       }
-      default: break;
-    }
+      break;
+    default: break;
   }
 }
 
@@ -164,24 +167,29 @@ size_t packed_size(const WeightView& w) {
          f.block_bytes;
 }
 
-void pack(const WeightView& w, uint8_t* out, ThreadPool* pool) {
+void pack_groups(const WeightView& w, uint8_t* out, int64_t g0, int64_t g1, ThreadPool* pool) {
   const RowFormat f = row_format(w.type);
-  if (f.block_bytes == 0) return;
-  const int64_t n_groups = w.n_out / kPackRows, n_blocks = w.n_in / f.block_elems;
+  if (f.block_bytes == 0 || g1 <= g0) return;
+  const int64_t n_blocks = w.n_in / f.block_elems;
   const size_t group_bytes = static_cast<size_t>(n_blocks) * f.block_bytes * kPackRows;
   const auto* base = static_cast<const uint8_t*>(w.data);
-  auto run = [&](size_t g0, size_t g1, int) {
-    for (size_t g = g0; g < g1; ++g) {
+  auto run = [&](size_t b, size_t e, int) {
+    for (size_t g = static_cast<size_t>(g0) + b; g < static_cast<size_t>(g0) + e; ++g) {
       const uint8_t* rows[kPackRows];
       for (int r = 0; r < kPackRows; ++r) rows[r] = base + (g * kPackRows + r) * w.row_bytes;
-      pack_group(w.type, rows, 0, n_blocks, out + g * group_bytes);
+      pack_group(w.type, rows, n_blocks, out + g * group_bytes);
     }
   };
+  const size_t n = static_cast<size_t>(g1 - g0);
   if (pool != nullptr) {
-    pool->parallel_for(static_cast<size_t>(n_groups), run);
+    pool->parallel_for(n, run);
   } else {
-    run(0, static_cast<size_t>(n_groups), 0);
+    run(0, n, 0);
   }
+}
+
+void pack(const WeightView& w, uint8_t* out, ThreadPool* pool) {
+  pack_groups(w, out, 0, w.n_out / kPackRows, pool);
 }
 
 void unpack_row(const WeightView& w, const uint8_t* packed, int64_t row, uint8_t* out_row) {
@@ -194,7 +202,6 @@ void unpack_row(const WeightView& w, const uint8_t* packed, int64_t row, uint8_t
     const uint8_t* in = group + b * gb;
     uint8_t* o = out_row + b * f.block_bytes;
     switch (w.type) {
-      case TensorType::kF16: std::memcpy(o, in + 2 * r, 2); break;
       case TensorType::kQ8_0:
       case TensorType::kQ4_0:
         std::memcpy(o, in + 2 * r, 2);
@@ -223,7 +230,8 @@ void unpack_row(const WeightView& w, const uint8_t* packed, int64_t row, uint8_t
         for (int y = 0; y < 16; ++y) {
           for (int j = 0; j < 4; ++j) {
             const uint8_t b = high[(y * kPackRows + r) * 4 + j];
-            for (int k = 0; k < 4; ++k) q[64 * k + 4 * y + j] |= static_cast<uint8_t>(((b >> (2 * k)) & 3) << 4);
+            for (int k = 0; k < 4; ++k)
+              q[64 * k + 4 * y + j] |= static_cast<uint8_t>(((b >> (2 * k)) & 3) << 4);
           }
         }
         q6_k_from_values(q, blk);

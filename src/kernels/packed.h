@@ -9,11 +9,12 @@
 // The layouts keep the byte size of the original rows (no memory overhead besides the copy);
 // see packed.cpp for each type's layout.
 //
-// Packed types: F16, Q4_0, Q8_0, Q4_K, Q6_K (the types of F16, Q8_0, Q4_0 and Q4_K_M
-// models). Only the first n_out / 16 * 16 rows are packed; the remaining rows (if any) are
-// computed from the original layout. Packing happens once at model load (engine/model.cpp);
-// matmul uses the packed copy when WeightView::packed is set and the active ISA has the
-// packed kernels, else the original layout, so tests can run every path on one model.
+// Packed types: Q4_0, Q8_0, Q4_K, Q6_K (the types of Q8_0, Q4_0 and Q4_K_M models). Float
+// formats need no packing: their row-major tiles (x86/float_gemm_avx512.cpp) are as fast. Only the first
+// n_out / 16 * 16 rows are packed; the remaining rows (if any) are computed from the original layout. Packing
+// happens once at model load (engine/model.cpp); matmul uses the packed copy when WeightView::packed is set
+// and the active ISA has the packed kernels, else the original layout, so tests can run every path on one
+// model.
 //
 // Thread-safety: pure functions; PackedBuffer is move-only and not shared while written.
 #pragma once
@@ -31,11 +32,15 @@ inline constexpr int kPackRows = 16;
 
 // True when w's type has a packed layout and kernel for `isa` and w has >= 16 rows.
 bool packable(const WeightView& w, Isa isa);
-inline bool packable(const WeightView& w) { return packable(w, best_isa()); }
+inline bool packable(const WeightView& w) {
+  return packable(w, best_isa());
+}
 // Bytes of the packed copy of rows [0, n_out / 16 * 16).
 size_t packed_size(const WeightView& w);
 // Writes the packed copy of w (packed_size(w) bytes) to out; pool may be null.
 void pack(const WeightView& w, uint8_t* out, ThreadPool* pool);
+// Writes groups [g0, g1) of the packed copy (rows [16 g0, 16 g1)) to their place in out.
+void pack_groups(const WeightView& w, uint8_t* out, int64_t g0, int64_t g1, ThreadPool* pool);
 // Reads row `row` (< n_out / 16 * 16) back out of a packed copy in the original row format
 // (tests: packing must be lossless).
 void unpack_row(const WeightView& w, const uint8_t* packed, int64_t row, uint8_t* out_row);

@@ -20,7 +20,7 @@ namespace {
 
 using gguf::TensorType;
 
-const TensorType kPackedTypes[] = {TensorType::kF16, TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_K,
+const TensorType kPackedTypes[] = {TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_K,
                                    TensorType::kQ6_K};
 
 std::vector<float> gaussian(size_t n, uint32_t seed, float sigma) {
@@ -91,8 +91,9 @@ TEST_P(PackedTest, KernelsMatchDoublePrecisionAndTheScalarPath) {
     std::vector<float> wd(n_in), ad(n_in);
     std::vector<uint8_t> act(k->from_float ? *gguf::row_bytes(k->vec_dot_type, n_in) : 0);
     for (int64_t tok = 0; tok < n_tok; ++tok) {
-      k->from_float(x.data() + tok * n_in, k->vec_dot_type == TensorType::kF32 ? static_cast<void*>(ad.data())
-                                                                                : static_cast<void*>(act.data()),
+      k->from_float(x.data() + tok * n_in,
+                    k->vec_dot_type == TensorType::kF32 ? static_cast<void*>(ad.data())
+                                                        : static_cast<void*>(act.data()),
                     n_in);
       if (k->vec_dot_type != TensorType::kF32) {
         ASSERT_TRUE(quant::dequantize_row(k->vec_dot_type, act.data(), ad.data(), n_in).is_ok());
@@ -134,9 +135,66 @@ TEST(Packed, OnlyPackedTypesWithEnoughRows) {
   uint8_t dummy[4096] = {};
   EXPECT_FALSE(packable({TensorType::kQ5_K, dummy, 256, 32, 176}, Isa::kAvx512));
   EXPECT_FALSE(packable({TensorType::kF32, dummy, 32, 32, 128}, Isa::kAvx512));
+  EXPECT_FALSE(packable({TensorType::kF16, dummy, 32, 32, 64}, Isa::kAvx512));
   EXPECT_FALSE(packable({TensorType::kQ4_0, dummy, 32, 15, 18}, Isa::kAvx512));  // fewer than 16 rows
   EXPECT_TRUE(packable({TensorType::kQ4_0, dummy, 32, 16, 18}, Isa::kAvx512));
   EXPECT_EQ(packed_size({TensorType::kQ4_0, dummy, 64, 40, 36}), 32u * 36u);
+}
+
+}  // namespace
+}  // namespace sov::kernels
+
+namespace sov::kernels {
+namespace {
+
+// matmul_many gives exactly what separate matmul calls give: packed weights sharing one
+// conversion, float weights, and a mix of types (which falls back to separate calls).
+TEST(MatmulMany, EqualsSeparateCalls) {
+  const std::vector<std::vector<TensorType>> sets = {
+      {TensorType::kQ4_0, TensorType::kQ4_0, TensorType::kQ4_0},
+      {TensorType::kQ4_K, TensorType::kQ4_K},
+      {TensorType::kF16, TensorType::kF16, TensorType::kF16},
+      {TensorType::kBF16, TensorType::kBF16},
+      {TensorType::kQ4_0, TensorType::kQ8_0},
+  };
+  const int64_t n_in = 512;
+  const int64_t n_outs[] = {64, 32, 48};
+  ThreadPool pool(2);
+  for (const auto& types : sets) {
+    std::vector<Weights> ws;
+    std::vector<PackedBuffer> bufs;
+    std::vector<WeightView> views;
+    for (size_t i = 0; i < types.size(); ++i) ws.push_back(make_weights(types[i], n_in, n_outs[i], 40 + i));
+    for (const Weights& w : ws) {
+      WeightView v = w.view();
+      if (packable(v)) {
+        auto b = PackedBuffer::allocate(packed_size(v));
+        ASSERT_TRUE(b.is_ok());
+        pack(v, b->data(), nullptr);
+        v.packed = b->data();
+        bufs.push_back(std::move(b).value());
+      }
+      views.push_back(v);
+    }
+    for (int64_t n_tok : {1, 9}) {
+      const auto x = gaussian(n_in * n_tok, 7, 1.0f);
+      std::vector<std::vector<float>> separate, together;
+      std::vector<MatmulTarget> targets;
+      for (size_t i = 0; i < views.size(); ++i) {
+        separate.emplace_back(n_tok * views[i].n_out);
+        together.emplace_back(n_tok * views[i].n_out, -1.0f);
+        Scratch s;
+        matmul(views[i], x.data(), n_tok, separate.back().data(), &s, &pool);
+      }
+      for (size_t i = 0; i < views.size(); ++i) targets.push_back({&views[i], together[i].data()});
+      Scratch s;
+      matmul_many(targets, x.data(), n_tok, &s, &pool);
+      for (size_t i = 0; i < views.size(); ++i) {
+        EXPECT_EQ(separate[i], together[i])
+            << gguf::type_name(types[i]) << " target " << i << " tokens " << n_tok;
+      }
+    }
+  }
 }
 
 }  // namespace

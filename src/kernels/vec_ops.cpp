@@ -4,6 +4,9 @@
 
 #if defined(SOV_HAVE_X86_KERNELS)
 #include "kernels/x86/vec_math_avx512.h"
+// GCC 12's AVX-512 headers trip -Wuninitialized falsely at every inlined use.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace sov::kernels {
@@ -28,14 +31,16 @@ SOV_KT void rms_norm_avx512(const float* x, const float* w, int64_t n, float eps
   const float scale = static_cast<float>(1.0 / std::sqrt(sum / n + eps));
   const __m512 vs = _mm512_set1_ps(scale);
   for (i = 0; i + 16 <= n; i += 16) {
-    _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), vs), _mm512_loadu_ps(w + i)));
+    _mm512_storeu_ps(out + i,
+                     _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), vs), _mm512_loadu_ps(w + i)));
   }
   for (; i < n; ++i) out[i] = x[i] * scale * w[i];
 }
 
 SOV_KT void add_avx512(float* x, const float* y, int64_t n) {
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(x + i, _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
   for (; i < n; ++i) x[i] += y[i];
 }
 
@@ -47,10 +52,11 @@ SOV_KT void gated_avx512(const float* gate, const float* up, int64_t n, float* o
     __m512 a;
     if constexpr (kGelu) {
       // 0.5 g (1 + tanh(sqrt(2/pi) g (1 + 0.044715 g²)))
-      const __m512 inner = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), g),
-                                         _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), _mm512_mul_ps(g, g),
-                                                         _mm512_set1_ps(1.0f)));
-      a = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), g), _mm512_add_ps(_mm512_set1_ps(1.0f), tanh512(inner)));
+      const __m512 inner = _mm512_mul_ps(
+          _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), g),
+          _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), _mm512_mul_ps(g, g), _mm512_set1_ps(1.0f)));
+      a = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), g),
+                        _mm512_add_ps(_mm512_set1_ps(1.0f), tanh512(inner)));
     } else {
       a = _mm512_mul_ps(g, sigmoid512(g));
     }
@@ -58,8 +64,9 @@ SOV_KT void gated_avx512(const float* gate, const float* up, int64_t n, float* o
   }
   for (; i < n; ++i) {
     const float g = gate[i];
-    const float a = kGelu ? 0.5f * g * (1.0f + std::tanh(0.7978845608028654f * g * (1.0f + 0.044715f * g * g)))
-                          : g / (1.0f + std::exp(-g));
+    const float a = kGelu
+                        ? 0.5f * g * (1.0f + std::tanh(0.7978845608028654f * g * (1.0f + 0.044715f * g * g)))
+                        : g / (1.0f + std::exp(-g));
     out[i] = a * up[i];
   }
 }

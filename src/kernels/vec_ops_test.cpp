@@ -28,7 +28,8 @@ TEST(VecOps, MatchDoublePrecisionOnEveryIsa) {
       double ss = 0;
       for (float v : x) ss += double(v) * v;
       const double scale = 1.0 / std::sqrt(ss / n + 1e-5);
-      for (int i = 0; i < n; ++i) ASSERT_NEAR(out[i], x[i] * scale * w[i], 1e-5 * std::fabs(x[i] * scale * w[i]) + 1e-6);
+      for (int i = 0; i < n; ++i)
+        ASSERT_NEAR(out[i], x[i] * scale * w[i], 1e-5 * std::fabs(x[i] * scale * w[i]) + 1e-6);
 
       silu_mul(x.data(), y.data(), n, out.data());
       for (int i = 0; i < n; ++i) {
@@ -38,7 +39,8 @@ TEST(VecOps, MatchDoublePrecisionOnEveryIsa) {
       gelu_mul(x.data(), y.data(), n, out.data());
       for (int i = 0; i < n; ++i) {
         const double g = x[i];
-        const double want = 0.5 * g * (1.0 + std::tanh(0.7978845608028654 * g * (1.0 + 0.044715 * g * g))) * y[i];
+        const double want =
+            0.5 * g * (1.0 + std::tanh(0.7978845608028654 * g * (1.0 + 0.044715 * g * g))) * y[i];
         ASSERT_NEAR(out[i], want, 2e-6 * std::fabs(g * y[i]) + 1e-6) << isa_name(isa) << " gelu x=" << x[i];
       }
       std::vector<float> sum = x;

@@ -45,6 +45,64 @@ std::string config_json(const ModelDetails& d, const std::vector<Layer>& layers)
   return j.dump();
 }
 
+// Quantizes `path` into a new blob of `blobs_dir`; returns its model layer.
+Result<Layer> quantize_into_store(const std::string& blobs_dir, const std::string& path,
+                                  quant::FileType type) {
+  const std::string tmp = unique_temp_name(blobs_dir, "quantize");
+  ThreadPool pool;
+  quant::QuantizeOptions qo;
+  qo.type = type;
+  qo.pool = &pool;
+  Status s = quant::quantize_model(path, tmp, qo);
+  uint64_t size = 0;
+  Result<Digest> digest = s.is_ok() ? sha256_file(tmp, &size) : Result<Digest>(s.with_context("quantizing"));
+  if (!digest) {
+    ::unlink(tmp.c_str());
+    return digest.status();
+  }
+  const std::string final_path = blobs_dir + "/" + digest->file_name();
+  if (is_regular_file(final_path)) {
+    ::unlink(tmp.c_str());
+  } else if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::io_error(final_path + ": rename failed: " + std::strerror(errno));
+  }
+  return Layer{std::string(kMediaModel), *digest, size, ""};
+}
+
+// Copies a GGUF file into the store through `writer`, hashing as it goes.
+template <typename Emit>
+Result<Layer> copy_into_store(BlobWriter& writer, const std::string& path, Emit& emit,
+                              const std::function<bool()>& cancelled) {
+  int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return Status::io_error(path + ": " + std::strerror(errno));
+  uint64_t total = 0;
+  is_regular_file(path, &total);
+  std::vector<char> buf(4 << 20);
+  Status s;
+  for (;;) {
+    if (cancelled()) {
+      s = Status::cancelled("create cancelled");
+      break;
+    }
+    ssize_t n = ::read(in, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      s = Status::io_error(path + ": read failed: " + std::strerror(errno));
+      break;
+    }
+    if (n == 0) break;
+    s = writer.write(buf.data(), static_cast<size_t>(n));
+    if (!s) break;
+    emit(Progress{"copying model file", "", total, writer.bytes_written()});
+  }
+  ::close(in);
+  SOV_RETURN_IF_ERROR(s);
+  const uint64_t size = writer.bytes_written();
+  SOV_ASSIGN_OR_RETURN(Digest digest, writer.commit(Digest()));
+  return Layer{std::string(kMediaModel), digest, size, ""};
+}
+
 }  // namespace
 
 Status Store::create(std::string_view text, const CreateRequest& req, const ProgressFn& progress,
@@ -136,32 +194,8 @@ Status Store::create(std::string_view text, const CreateRequest& req, const Prog
   if (quantize) {
     emit(status_event(fmt::format("quantizing {} model to {}", details.quantization_level,
                                   quant::file_type_name(*quantize))));
-    const std::string tmp = unique_temp_name(blobs_dir(), "quantize");
-    ThreadPool pool;
-    quant::QuantizeOptions qo;
-    qo.type = *quantize;
-    qo.pool = &pool;
-    Status s = quant::quantize_model(model_path, tmp, qo);
-    if (!s) {
-      ::unlink(tmp.c_str());
-      return s.with_context("quantizing");
-    }
-    uint64_t size = 0;
-    auto digest = sha256_file(tmp, &size);
-    if (!digest) {
-      ::unlink(tmp.c_str());
-      return digest.status();
-    }
-    const std::string final_path = blobs_dir() + "/" + digest->file_name();
-    if (is_regular_file(final_path)) {
-      ::unlink(tmp.c_str());
-    } else if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-      ::unlink(tmp.c_str());
-      return Status::io_error(final_path + ": rename failed: " + std::strerror(errno));
-    }
-    model.digest = *digest;
-    model.size = size;
-    auto requant = read_model_details(final_path);
+    SOV_ASSIGN_OR_RETURN(model, quantize_into_store(blobs_dir(), model_path, *quantize));
+    auto requant = read_model_details(blobs_dir() + "/" + model.digest.file_name());
     if (requant) details = *requant;
   } else if (model_is_blob) {
     if (model.digest.empty()) model.digest = req.from_blob;
@@ -169,38 +203,8 @@ Status Store::create(std::string_view text, const CreateRequest& req, const Prog
     SOV_RETURN_IF_ERROR(ensure_blob_local(model.digest, model.size));
     emit(status_event("using existing layer " + model.digest.str()));
   } else {
-    // Copy the file into the store, hashing as we go.
-    int in = ::open(model_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0) return Status::io_error(model_path + ": " + std::strerror(errno));
-    uint64_t total = 0;
-    is_regular_file(model_path, &total);
-    auto writer = begin_blob();
-    if (!writer) {
-      ::close(in);
-      return writer.status();
-    }
-    std::vector<char> buf(4 << 20);
-    Status s;
-    for (;;) {
-      if (cancelled()) {
-        s = Status::cancelled("create cancelled");
-        break;
-      }
-      ssize_t n = ::read(in, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        s = Status::io_error(model_path + ": read failed: " + std::strerror(errno));
-        break;
-      }
-      if (n == 0) break;
-      s = (*writer)->write(buf.data(), static_cast<size_t>(n));
-      if (!s) break;
-      emit({"copying model file", "", total, (*writer)->bytes_written()});
-    }
-    ::close(in);
-    SOV_RETURN_IF_ERROR(s);
-    model.size = (*writer)->bytes_written();
-    SOV_ASSIGN_OR_RETURN(model.digest, (*writer)->commit(Digest()));
+    SOV_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, begin_blob());
+    SOV_ASSIGN_OR_RETURN(model, copy_into_store(*writer, model_path, emit, cancelled));
     emit(status_event("creating new layer " + model.digest.str()));
   }
 

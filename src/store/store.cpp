@@ -71,6 +71,21 @@ std::vector<ManifestFile> walk_manifests(const std::string& manifests) {
   return out;
 }
 
+// Every regular file below `dir` except hidden (temporary) ones, whatever its name: garbage
+// collection must see manifests our name rules would not accept (a shared Ollama store).
+void walk_all_files(const std::string& dir, int depth, std::vector<std::string>* out) {
+  if (depth > 8) return;
+  for (const auto& entry : list_dir(dir)) {
+    if (entry.starts_with(".")) continue;
+    const std::string path = dir + "/" + entry;
+    if (is_directory(path)) {
+      walk_all_files(path, depth + 1, out);
+    } else if (is_regular_file(path)) {
+      out->push_back(path);
+    }
+  }
+}
+
 class FileBlobWriter final : public BlobWriter {
  public:
   FileBlobWriter(std::string blobs_dir, std::string tmp, int fd, FileLock lock)
@@ -428,14 +443,16 @@ Result<GcResult> Store::collect_garbage() {
     return result;
   }
   std::set<std::string> referenced;
-  for (const auto& mf : walk_manifests(manifests_dir())) {
-    auto text = read_small_file(mf.path, kMaxManifestBytes);
+  std::vector<std::string> manifest_files;
+  walk_all_files(manifests_dir(), 0, &manifest_files);
+  for (const auto& path : manifest_files) {
+    auto text = read_small_file(path, kMaxManifestBytes);
     if (!text) return text.status().with_context("not collecting garbage");
     auto manifest = parse_manifest(*text);
     if (!manifest) {
       // It may reference blobs we cannot see; deleting anything would be a guess.
       return Status::corrupt(
-          fmt::format("not collecting garbage: {}: {}", mf.path, manifest.status().message()));
+          fmt::format("not collecting garbage: {}: {}", path, manifest.status().message()));
     }
     referenced.insert(manifest->config.digest.file_name());
     for (const auto& l : manifest->layers) referenced.insert(l.digest.file_name());

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "base/testdata.h"
 #include "store/config.h"
 #include "store/details.h"
 #include "store/fs_util.h"
@@ -246,6 +247,17 @@ TEST_F(StoreTest, GcWaitsForAnUploadInProgress) {
   EXPECT_TRUE(store_.has_blob(sha256_of("abc")));
 }
 
+TEST_F(StoreTest, GcHonoursManifestsWhoseNamesWeWouldRefuse) {
+  create_model("m", 18);
+  // Another tool's manifest under a name our rules refuse still protects its blobs.
+  std::string text = read_file(dir_ / "models/manifests/registry.ollama.ai/library/m/latest");
+  write_file(dir_ / "models/manifests/registry.ollama.ai/library/other/tag..v2", text);
+  const size_t blobs = blob_count();
+  ASSERT_TRUE(store_.remove("m").is_ok());
+  EXPECT_EQ(blob_count(), blobs);
+  EXPECT_TRUE(store_.list()->empty());  // not listed: the name is invalid
+}
+
 TEST_F(StoreTest, GcRefusesWhenAManifestIsUnreadable) {
   create_model("m", 9);
   write_file(dir_ / "models/manifests/registry.ollama.ai/library/broken/latest", "{not json");
@@ -416,6 +428,26 @@ TEST_F(StoreTest, ModelfileRoundTripThroughTheStore) {
   ASSERT_TRUE(req2.is_ok());
   ASSERT_TRUE(store_.create("frommf2", *req2, nullptr, nullptr).is_ok());
   EXPECT_EQ(store_.resolve("frommf2")->digest, m->digest);
+}
+
+TEST_F(StoreTest, CreateWithQuantize) {
+  SOV_REQUIRE_TESTDATA(data);
+  CreateRequest req;
+  req.from = data + "/models/synth-llama-F32.gguf";
+  req.quantize = "Q8_0";
+  std::vector<std::string> statuses;
+  Status s = store_.create(
+      "q8", req, [&](const Progress& p) { statuses.push_back(p.status); }, nullptr);
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  auto m = store_.resolve("q8");
+  ASSERT_TRUE(m.is_ok());
+  auto details = read_model_details(m->gguf_path);
+  ASSERT_TRUE(details.is_ok());
+  EXPECT_EQ(details->quantization_level, "Q8_0");
+  EXPECT_LT(m->size, fs::file_size(req.from) / 2);
+  EXPECT_NE(std::find(statuses.begin(), statuses.end(), "quantizing F32 model to Q8_0"), statuses.end());
+  // No temporary files are left behind.
+  for (const auto& e : list_dir(store_.blobs_dir())) EXPECT_TRUE(e.starts_with("sha256-")) << e;
 }
 
 TEST_F(StoreTest, Details) {

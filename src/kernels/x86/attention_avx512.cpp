@@ -22,11 +22,12 @@ namespace {
 constexpr int kL = kAttnLanes;
 
 template <int HD>
-SOV_KT void attend(const AttentionBlock& b, const float* k, const float* v, const AttentionParams& p, float* scratch) {
-  float* qt = scratch;         // [HD][16]
-  float* ot = qt + HD * kL;    // [HD][16]
-  float* kt = ot + HD * kL;    // [16][HD]
-  float* vt = kt + HD * kL;    // [16][HD]
+SOV_KT void attend(const AttentionBlock& b, const float* k, const float* v, const AttentionParams& p,
+                   float* scratch) {
+  float* qt = scratch;       // [HD][16]
+  float* ot = qt + HD * kL;  // [HD][16]
+  float* kt = ot + HD * kL;  // [16][HD]
+  float* vt = kt + HD * kL;  // [16][HD]
   int32_t first[kL], last[kL];
   int32_t j_begin = INT32_MAX, j_end = -1;
   for (int lane = 0; lane < kL; ++lane) {
@@ -41,7 +42,8 @@ SOV_KT void attend(const AttentionBlock& b, const float* k, const float* v, cons
     }
   }
   for (int d = 0; d < HD; ++d) {
-    for (int lane = 0; lane < kL; ++lane) qt[d * kL + lane] = lane < b.n_lanes ? b.q[lane][d] * p.scale : 0.0f;
+    for (int lane = 0; lane < kL; ++lane)
+      qt[d * kL + lane] = lane < b.n_lanes ? b.q[lane][d] * p.scale : 0.0f;
   }
   std::memset(ot, 0, sizeof(float) * HD * kL);
   const __m512i vfirst = _mm512_loadu_si512(first), vlast = _mm512_loadu_si512(last);
@@ -76,7 +78,8 @@ SOV_KT void attend(const AttentionBlock& b, const float* k, const float* v, cons
     m = m_new;
     l = _mm512_mul_ps(l, c);
     if (_mm512_cmpneq_ps_mask(c, _mm512_set1_ps(1.0f)) != 0) {
-      for (int d = 0; d < HD; ++d) _mm512_storeu_ps(ot + d * kL, _mm512_mul_ps(_mm512_loadu_ps(ot + d * kL), c));
+      for (int d = 0; d < HD; ++d)
+        _mm512_storeu_ps(ot + d * kL, _mm512_mul_ps(_mm512_loadu_ps(ot + d * kL), c));
     }
     for (int j = 0; j < kL; ++j) {
       s[j] = _mm512_maskz_mov_ps(valid[j], exp512(_mm512_sub_ps(s[j], m)));
@@ -86,14 +89,15 @@ SOV_KT void attend(const AttentionBlock& b, const float* k, const float* v, cons
       __m512 acc[8];
       for (int i = 0; i < 8; ++i) acc[i] = _mm512_loadu_ps(ot + (d0 + i) * kL);
       for (int j = 0; j < kL; ++j) {
-        for (int i = 0; i < 8; ++i) acc[i] = _mm512_fmadd_ps(s[j], _mm512_set1_ps(vt[j * HD + d0 + i]), acc[i]);
+        for (int i = 0; i < 8; ++i)
+          acc[i] = _mm512_fmadd_ps(s[j], _mm512_set1_ps(vt[j * HD + d0 + i]), acc[i]);
       }
       for (int i = 0; i < 8; ++i) _mm512_storeu_ps(ot + (d0 + i) * kL, acc[i]);
     }
   }
   alignas(64) float inv[kL];
-  const __m512 nonzero = _mm512_mask_div_ps(_mm512_setzero_ps(), _mm512_cmp_ps_mask(l, _mm512_setzero_ps(), _CMP_GT_OQ),
-                                            _mm512_set1_ps(1.0f), l);
+  const __m512 nonzero = _mm512_mask_div_ps(
+      _mm512_setzero_ps(), _mm512_cmp_ps_mask(l, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(1.0f), l);
   _mm512_store_ps(inv, nonzero);
   for (int lane = 0; lane < b.n_lanes; ++lane) {
     float* out = b.out[lane];

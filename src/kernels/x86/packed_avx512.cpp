@@ -1,5 +1,5 @@
 // AVX-512 (VNNI) kernels for the packed layouts of packed.h: 16 weight rows per register
-// lane set, one vpdpbusd per 4 columns of 16 rows, up to 8 tokens (12 for F16) per pass
+// lane set, one vpdpbusd per 4 columns of 16 rows, up to 8 tokens per pass
 // over a group of rows, cache-blocked so a panel of packed rows stays in L2 while every
 // tile of tokens runs over it.
 //
@@ -11,7 +11,6 @@
 //                       (128 for Q8_0 stored as q + 128, 8 for Q4_0's 0..15 nibbles)
 //   Q4_K:               per 256 {float d; int16 sums of each 32 qs [8]; int8 qs[256]}
 //   Q6_K:               per 256 {float d; int32 -32 * sums of each 16 qs [16]; int8 qs[256]}
-//   F16:                floats rounded to fp16 precision
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -30,12 +29,25 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+// Everything up to the table at the end is AVX-512 code (also lambdas, which do not inherit
+// function target attributes); it only runs after the CPU check of the dispatch.
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
+
 namespace sov::kernels::x86 {
 namespace {
 
 using gguf::TensorType;
 
 #define SOV_KT SOV_TARGET_AVX512
+
+// Calls f(std::integral_constant<int, I>) for I in the sequence: loop bodies whose indices
+// must be compile-time constants (immediate shifts, fixed offsets) without relying on the
+// optimizer to unroll.
+template <typename F, int... I>
+SOV_KT inline void static_for(std::integer_sequence<int, I...>, F&& f) {
+  (f(std::integral_constant<int, I>{}), ...);
+}
 
 struct ActB32 {
   float d;
@@ -82,7 +94,8 @@ void act_k4(const float* x, uint8_t* out, int64_t n) {
     quant::BlockQ8_K blk;
     q8k(x + 256 * b, &blk, 256);
     a[b].d = blk.d;
-    for (int j = 0; j < 8; ++j) a[b].bsum32[j] = static_cast<int16_t>(blk.bsums[2 * j] + blk.bsums[2 * j + 1]);
+    for (int j = 0; j < 8; ++j)
+      a[b].bsum32[j] = static_cast<int16_t>(blk.bsums[2 * j] + blk.bsums[2 * j + 1]);
     std::memcpy(a[b].qs, blk.qs, 256);
   }
 }
@@ -99,14 +112,15 @@ void act_k6(const float* x, uint8_t* out, int64_t n) {
   }
 }
 
-void act_f16(const float* x, uint8_t* out, int64_t n) {
-  type_kernels(TensorType::kF16)->from_float(x, out, n);
+size_t act_bytes_b32(int64_t n) {
+  return static_cast<size_t>(n / 32) * sizeof(ActB32);
 }
-
-size_t act_bytes_b32(int64_t n) { return static_cast<size_t>(n / 32) * sizeof(ActB32); }
-size_t act_bytes_k4(int64_t n) { return static_cast<size_t>(n / 256) * sizeof(ActK4); }
-size_t act_bytes_k6(int64_t n) { return static_cast<size_t>(n / 256) * sizeof(ActK6); }
-size_t act_bytes_f32(int64_t n) { return static_cast<size_t>(n) * sizeof(float); }
+size_t act_bytes_k4(int64_t n) {
+  return static_cast<size_t>(n / 256) * sizeof(ActK4);
+}
+size_t act_bytes_k6(int64_t n) {
+  return static_cast<size_t>(n / 256) * sizeof(ActK6);
+}
 
 // ---- Helpers.
 
@@ -115,11 +129,12 @@ SOV_KT inline __m512i bcast4(const void* p) {
   std::memcpy(&v, p, 4);
   return _mm512_set1_epi32(v);
 }
-SOV_KT inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
+SOV_KT inline __m512i load512(const uint8_t* p) {
+  return _mm512_loadu_si512(p);
+}
 SOV_KT inline __m512 load_half16(const uint8_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
-SOV_KT inline __m512i srli32(__m512i v, int n) { return _mm512_srl_epi32(v, _mm_cvtsi32_si128(n)); }
 
 template <typename Act>
 inline const Act* act_at(const uint8_t* act, size_t stride, int t) {
@@ -167,17 +182,20 @@ SOV_KT void mk_b32(const uint8_t* w, int64_t nb, const uint8_t* act, size_t stri
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-// Sub-block j's 6-bit scale (kMin false) or min (true) of the 16 rows, from the three
+// Sub-block J's 6-bit scale (kMin false) or min (true) of the 16 rows, from the three
 // interleaved 4-byte words of Q4_K's packed scales.
-template <bool kMin>
-SOV_KT inline __m512i k4_scale(__m512i s0, __m512i s1, __m512i s2, int j) {
-  const __m512i m6 = _mm512_set1_epi32(63), m4 = _mm512_set1_epi32(15), m2 = _mm512_set1_epi32(3);
+template <bool kMin, int J>
+SOV_KT inline __m512i k4_scale(__m512i s0, __m512i s1, __m512i s2) {
   const __m512i lo = kMin ? s1 : s0;
-  if (j < 4) return _mm512_and_si512(srli32(lo, 8 * j), m6);
-  const int k = j - 4;
-  const __m512i low4 = _mm512_and_si512(srli32(s2, 8 * k + (kMin ? 4 : 0)), m4);
-  const __m512i high2 = _mm512_and_si512(srli32(lo, 8 * k + 6), m2);
-  return _mm512_or_si512(low4, _mm512_slli_epi32(high2, 4));
+  if constexpr (J < 4) {
+    return _mm512_and_si512(_mm512_srli_epi32(lo, 8 * J), _mm512_set1_epi32(63));
+  } else {
+    constexpr int k = J - 4;
+    const __m512i low4 =
+        _mm512_and_si512(_mm512_srli_epi32(s2, 8 * k + (kMin ? 4 : 0)), _mm512_set1_epi32(15));
+    const __m512i high2 = _mm512_and_si512(_mm512_srli_epi32(lo, 8 * k + 6), _mm512_set1_epi32(3));
+    return _mm512_or_si512(low4, _mm512_slli_epi32(high2, 4));
+  }
 }
 
 template <int T>
@@ -191,8 +209,9 @@ SOV_KT void mk_q4_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
     const uint8_t* qs = blk + 256;
     __m512i isum[T];
     for (auto& v : isum) v = _mm512_setzero_si512();
-    for (int j = 0; j < 8; ++j) {
-      const __m512i sc = k4_scale<false>(s0, s1, s2, j);
+    static_for(std::make_integer_sequence<int, 8>(), [&](auto J) {
+      constexpr int j = J;
+      const __m512i sc = k4_scale<false, j>(s0, s1, s2);
       const uint8_t* chunk = qs + (j / 2) * 8 * 64;
       __m512i q[8];
       for (int p = 0; p < 8; ++p) {
@@ -208,13 +227,14 @@ SOV_KT void mk_q4_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
         }
         isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_add_epi32(p0, p1), sc));
       }
-    }
+    });
     // Mins: pairs (m[2k], m[2k+1]) as int16 against the pairs of 32-value sums.
-    __m512i mp[4];
-    for (int k = 0; k < 4; ++k) {
-      mp[k] = _mm512_or_si512(k4_scale<true>(s0, s1, s2, 2 * k),
-                              _mm512_slli_epi32(k4_scale<true>(s0, s1, s2, 2 * k + 1), 16));
-    }
+    const __m512i mp[4] = {
+        _mm512_or_si512(k4_scale<true, 0>(s0, s1, s2), _mm512_slli_epi32(k4_scale<true, 1>(s0, s1, s2), 16)),
+        _mm512_or_si512(k4_scale<true, 2>(s0, s1, s2), _mm512_slli_epi32(k4_scale<true, 3>(s0, s1, s2), 16)),
+        _mm512_or_si512(k4_scale<true, 4>(s0, s1, s2), _mm512_slli_epi32(k4_scale<true, 5>(s0, s1, s2), 16)),
+        _mm512_or_si512(k4_scale<true, 6>(s0, s1, s2), _mm512_slli_epi32(k4_scale<true, 7>(s0, s1, s2), 16)),
+    };
     const __m512 dw = load_half16(blk), dm = load_half16(blk + 32);
     for (int t = 0; t < T; ++t) {
       const ActK4* a = act_at<ActK4>(act, stride, t) + sb;
@@ -228,6 +248,9 @@ SOV_KT void mk_q4_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
+// Q6_K: the 64 groups of 4 columns of a super-block in quarters K = 0..3 (groups 16K ..
+// 16K + 15, sub-blocks 4K .. 4K + 3): the low 4 bits sit in the low (K < 2) or high nibble
+// of the low-bit chunks 16 (K % 2) + j, the high 2 bits at bits 2K of high-bit chunk j.
 template <int T>
 SOV_KT void mk_q6_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t stride, float* y, int64_t ldy) {
   const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
@@ -240,30 +263,38 @@ SOV_KT void mk_q6_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
     const uint8_t* high = low + 2048;
     __m512i isum[T];
     for (auto& v : isum) v = _mm512_setzero_si512();
-    for (int s = 0; s < 16; ++s) {
-      const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 16 * s)));
-      __m512i q[4];
-      for (int i = 0; i < 4; ++i) {
-        const int g = 4 * s + i;
-        const __m512i l = load512(low + 64 * (g % 32));
-        const __m512i lo4 = g < 32 ? _mm512_and_si512(l, m4) : _mm512_and_si512(_mm512_srli_epi16(l, 4), m4);
-        const __m512i h = load512(high + 64 * (g % 16));
-        const int k = g / 16;  // the 2-bit field 2k..2k+1 moves to bits 4..5
-        const __m512i hi2 = k < 2 ? _mm512_and_si512(_mm512_sll_epi16(h, _mm_cvtsi32_si128(4 - 2 * k)), m30)
-                                  : _mm512_and_si512(_mm512_srl_epi16(h, _mm_cvtsi32_si128(2 * k - 4)), m30);
-        q[i] = _mm512_or_si512(lo4, hi2);
+    static_for(std::make_integer_sequence<int, 4>(), [&](auto KK) {
+      constexpr int K = KK;
+      for (int s4 = 0; s4 < 4; ++s4) {
+        const int s = 4 * K + s4;
+        const __m512i sc =
+            _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 16 * s)));
+        __m512i q[4];
+        for (int i = 0; i < 4; ++i) {
+          const int j = 4 * s4 + i;
+          const __m512i l = load512(low + 64 * (16 * (K % 2) + j));
+          const __m512i lo4 = K < 2 ? _mm512_and_si512(l, m4) : _mm512_and_si512(_mm512_srli_epi16(l, 4), m4);
+          const __m512i h = load512(high + 64 * j);
+          __m512i hi2;
+          if constexpr (K < 2) {
+            hi2 = _mm512_and_si512(_mm512_slli_epi16(h, 4 - 2 * K), m30);
+          } else {
+            hi2 = _mm512_and_si512(_mm512_srli_epi16(h, 2 * K - 4), m30);
+          }
+          q[i] = _mm512_or_si512(lo4, hi2);
+        }
+        for (int t = 0; t < T; ++t) {
+          const ActK6* a = act_at<ActK6>(act, stride, t) + sb;
+          const int8_t* aq = a->qs + 16 * s;
+          __m512i p0 = _mm512_set1_epi32(a->init[s]);
+          __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[1], bcast4(aq + 4));
+          p0 = _mm512_dpbusd_epi32(p0, q[0], bcast4(aq));
+          p0 = _mm512_dpbusd_epi32(p0, q[2], bcast4(aq + 8));
+          p1 = _mm512_dpbusd_epi32(p1, q[3], bcast4(aq + 12));
+          isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_add_epi32(p0, p1), sc));
+        }
       }
-      for (int t = 0; t < T; ++t) {
-        const ActK6* a = act_at<ActK6>(act, stride, t) + sb;
-        const int8_t* aq = a->qs + 16 * s;
-        __m512i p0 = _mm512_set1_epi32(a->init[s]);
-        __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[1], bcast4(aq + 4));
-        p0 = _mm512_dpbusd_epi32(p0, q[0], bcast4(aq));
-        p0 = _mm512_dpbusd_epi32(p0, q[2], bcast4(aq + 8));
-        p1 = _mm512_dpbusd_epi32(p1, q[3], bcast4(aq + 12));
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_add_epi32(p0, p1), sc));
-      }
-    }
+    });
     const __m512 dw = load_half16(blk);
     for (int t = 0; t < T; ++t) {
       const ActK6* a = act_at<ActK6>(act, stride, t) + sb;
@@ -271,32 +302,6 @@ SOV_KT void mk_q6_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
     }
   }
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
-}
-
-template <int T>
-SOV_KT void mk_f16(const uint8_t* w, int64_t n, const uint8_t* act, size_t stride, float* y, int64_t ldy) {
-  const float* a[T];
-  for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const float*>(act + static_cast<size_t>(t) * stride);
-  // Enough independent accumulators to cover the FMA latency when T is small.
-  constexpr int kSplit = T >= 4 ? 1 : (T == 1 ? 4 : 2);
-  __m512 acc[T * kSplit];
-  for (auto& v : acc) v = _mm512_setzero_ps();
-  int64_t k = 0;
-  for (; k + kSplit <= n; k += kSplit) {
-    for (int u = 0; u < kSplit; ++u) {
-      const __m512 wv = load_half16(w + 32 * (k + u));
-      for (int t = 0; t < T; ++t) acc[t * kSplit + u] = _mm512_fmadd_ps(wv, _mm512_set1_ps(a[t][k + u]), acc[t * kSplit + u]);
-    }
-  }
-  for (; k < n; ++k) {
-    const __m512 wv = load_half16(w + 32 * k);
-    for (int t = 0; t < T; ++t) acc[t * kSplit] = _mm512_fmadd_ps(wv, _mm512_set1_ps(a[t][k]), acc[t * kSplit]);
-  }
-  for (int t = 0; t < T; ++t) {
-    __m512 s = acc[t * kSplit];
-    for (int u = 1; u < kSplit; ++u) s = _mm512_add_ps(s, acc[t * kSplit + u]);
-    _mm512_storeu_ps(y + t * ldy, s);
-  }
 }
 
 // ---- Drivers: cache blocking over groups and token tiles.
@@ -331,12 +336,6 @@ template <int T>
 struct Q6_KK {
   static void run(const uint8_t* w, int64_t nb, const uint8_t* a, size_t s, float* y, int64_t l) {
     mk_q6_k<T>(w, nb, a, s, y, l);
-  }
-};
-template <int T>
-struct F16K {
-  static void run(const uint8_t* w, int64_t nb, const uint8_t* a, size_t s, float* y, int64_t l) {
-    mk_f16<T>(w, nb, a, s, y, l);
   }
 };
 
@@ -377,18 +376,20 @@ void gemm_q6_k(const uint8_t* w, int64_t n_in, int64_t g0, int64_t g1, const uin
                int64_t n_tok, float* y, int64_t ldy) {
   gemm<Q6_KK, 8>(w, n_in / 256, kGroupBlockQ6_K, g0, g1, act, stride, n_tok, y, ldy);
 }
-void gemm_f16(const uint8_t* w, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act, size_t stride,
-              int64_t n_tok, float* y, int64_t ldy) {
-  gemm<F16K, 12>(w, n_in, 32, g0, g1, act, stride, n_tok, y, ldy);
-}
 
 #undef SOV_KT
+
+}  // namespace
+}  // namespace sov::kernels::x86
+#pragma GCC pop_options
+
+namespace sov::kernels::x86 {
+namespace {
 
 constexpr PackedKernel kQ8_0{act_bytes_b32, act_b32<128>, gemm_q8_0};
 constexpr PackedKernel kQ4_0{act_bytes_b32, act_b32<8>, gemm_q4_0};
 constexpr PackedKernel kQ4_K{act_bytes_k4, act_k4, gemm_q4_k};
 constexpr PackedKernel kQ6_K{act_bytes_k6, act_k6, gemm_q6_k};
-constexpr PackedKernel kF16{act_bytes_f32, act_f16, gemm_f16};
 
 }  // namespace
 
@@ -398,7 +399,6 @@ const PackedKernel* avx512_packed(gguf::TensorType t) {
     case TensorType::kQ4_0: return &kQ4_0;
     case TensorType::kQ4_K: return &kQ4_K;
     case TensorType::kQ6_K: return &kQ6_K;
-    case TensorType::kF16: return &kF16;
     default: return nullptr;
   }
 }

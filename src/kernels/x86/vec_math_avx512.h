@@ -38,10 +38,12 @@ SOV_TARGET_AVX512 inline __m512 sigmoid512(__m512 x) {
 SOV_TARGET_AVX512 inline __m512 tanh512(__m512 x) {
   const __m512 ax = _mm512_abs_ps(x);
   const __m512 e = exp512(_mm512_add_ps(ax, ax));
-  const __m512 t = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+  const __m512 t = _mm512_sub_ps(_mm512_set1_ps(1.0f),
+                                 _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
   // Copy the sign bit of x onto t.
   return _mm512_castsi512_ps(_mm512_or_si512(
-      _mm512_castps_si512(t), _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(static_cast<int>(0x80000000u)))));
+      _mm512_castps_si512(t),
+      _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(static_cast<int>(0x80000000u)))));
 }
 
 }  // namespace sov::kernels::x86

@@ -33,6 +33,18 @@ struct PackedKernel {
 // The packed kernels for weight type t, or null when t has no packed layout.
 const PackedKernel* avx512_packed(gguf::TensorType t);
 
+// Row-major products for float weight formats (F32, F16, BF16) with float activations:
+// y[t * ldy + r] for rows [r0, r1) and tokens [0, n_tok); activations are n_tok rows of
+// n_in floats. n_in must be a multiple of 16.
+using FloatGemmFn = void (*)(const void* w, size_t row_bytes, int64_t n_in, int64_t r0, int64_t r1,
+                             const float* act, int64_t n_tok, float* y, int64_t ldy);
+FloatGemmFn avx512_float_gemm(gguf::TensorType t);
+// BF16 weights with BF16 activations (act: n_tok rows of n_in bf16 values, as uint16) using
+// vdpbf16ps (AVX512_BF16), two products per lane per instruction. n_in must be a multiple
+// of 32. Same contract as FloatGemmFn otherwise.
+void avx512_bf16_gemm(const void* w, size_t row_bytes, int64_t n_in, int64_t r0, int64_t r1,
+                      const uint16_t* act, int64_t n_tok, float* y, int64_t ldy);
+
 // Attention (kernels/attention.h) for head sizes 32, 64, 128 and 256; false for others.
 bool avx512_attention(const AttentionBlock& block, const float* k, const float* v, const AttentionParams& p,
                       float* scratch);
