@@ -7,13 +7,15 @@
 #include "server/generation.h"
 #include "server/http_util.h"
 #include "server/server.h"
-#include "server/tool_calls.h"
+#include "chat/tool_calls.h"
 
 namespace sov::server {
 namespace {
 
 using scheduler::JobEvent;
 using scheduler::JobStats;
+using chat::ToolCall;
+using chat::ToolCallParser;
 using scheduler::TokenLogprob;
 
 constexpr const char* kFingerprint = "fp_sovereign";

@@ -1,8 +1,8 @@
-#include "server/tool_calls.h"
+#include "chat/tool_calls.h"
 
 #include <gtest/gtest.h>
 
-namespace sov::server {
+namespace sov::chat {
 namespace {
 
 struct Result {
@@ -122,4 +122,4 @@ TEST(JsonValueEnd, BracketsAndStrings) {
 }
 
 }  // namespace
-}  // namespace sov::server
+}  // namespace sov::chat

@@ -1,8 +1,8 @@
-#include "server/tool_calls.h"
+#include "chat/tool_calls.h"
 
 #include <algorithm>
 
-namespace sov::server {
+namespace sov::chat {
 namespace {
 
 using ojson = nlohmann::ordered_json;
@@ -253,4 +253,4 @@ void ToolCallParser::process(Output* out, bool final) {
   }
 }
 
-}  // namespace sov::server
+}  // namespace sov::chat

@@ -13,8 +13,7 @@
 // parse is passed through as text. Text that might be the start of a marker is held back
 // until it is decided; finish() releases everything still held.
 //
-// One parser per output stream; not thread-safe. (Belongs in src/chat/ with the other
-// chat-format code; kept here until that module settles.)
+// One parser per output stream; not thread-safe.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -22,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sov::server {
+namespace sov::chat {
 
 struct ToolCall {
   std::string name;
@@ -63,4 +62,4 @@ class ToolCallParser {
 // when it is not complete yet. Only tracks brackets and strings; does not validate.
 size_t json_value_end(std::string_view s);
 
-}  // namespace sov::server
+}  // namespace sov::chat
