@@ -4,13 +4,13 @@
 #   make run    build and generate from the bundled test model
 BUILD ?= build
 ASAN_BUILD ?= build-asan
-FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 SOV_TESTDATA ?= $(abspath ../shared/testdata)
 export SOV_TESTDATA
 
-.PHONY: all bootstrap build test test-asan fuzz run serve clean format
+.PHONY: all bootstrap build test sanitize-build test-asan test-tsan fuzz run serve clean format
 
 all: build
 
@@ -24,17 +24,26 @@ build: bootstrap
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (fast label only).
-test-asan: bootstrap
-	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSOV_SANITIZE=ON -DSOV_BUILD_BENCH=OFF >/dev/null
+# The sanitizer tree, built once with clang for two jobs: the whole test suite under
+# AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), and the libFuzzer targets.
+sanitize-build: bootstrap
+	@CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSOV_SANITIZE=ON -DSOV_FUZZ=ON -DSOV_BUILD_BENCH=OFF >/dev/null
+
+test-asan: sanitize-build
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L fast
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # Replays every fuzz corpus, then fuzzes each target for FUZZ_SECONDS.
-fuzz: bootstrap
-	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOV_FUZZ=ON -DSOV_BUILD_TESTS=OFF -DSOV_BUILD_BENCH=OFF >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
-	@scripts/run_fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+fuzz: sanitize-build
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target fuzzers
+	@scripts/run_fuzzers $(ASAN_BUILD) $(FUZZ_SECONDS)
+
+# The tests of concurrent code (scheduler, server, thread pool, ...) under ThreadSanitizer.
+test-tsan: bootstrap
+	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOV_TSAN=ON -DSOV_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target threads_tests
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -L threads
 
 serve: build
 	$(BUILD)/src/cli/sov serve
@@ -46,4 +55,4 @@ format:
 	@find src include tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

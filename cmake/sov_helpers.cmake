@@ -6,19 +6,25 @@ function(sov_library name)
   target_link_libraries(sov_${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# sov_test(NAME SOURCES... DEPS ... [SLOW]): a GoogleTest binary registered with CTest,
-# labelled fast (default) or slow. Tests find shared test data through SOV_TESTDATA.
+# sov_test(NAME SOURCES... DEPS ... [SLOW] [THREADS]): a GoogleTest binary registered with
+# CTest, labelled fast (default) or slow. THREADS marks tests of concurrent code: they also get
+# the label `threads` and join the target `threads_tests`, which `make test-tsan` builds and
+# runs under ThreadSanitizer. Tests find shared test data through SOV_TESTDATA.
 function(sov_test name)
   if(NOT SOV_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "SLOW" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "SLOW;THREADS" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} sov_testutil GTest::gtest GTest::gtest_main)
   set(label fast)
   if(ARG_SLOW)
     set(label slow)
   endif()
+  if(ARG_THREADS)
+    list(APPEND label threads)
+    set_property(GLOBAL APPEND PROPERTY SOV_THREADS_TESTS ${name})
+  endif()
   add_test(NAME ${name} COMMAND ${name})
-  set_tests_properties(${name} PROPERTIES LABELS ${label} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(${name} PROPERTIES LABELS "${label}" WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 endfunction()
