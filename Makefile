@@ -27,6 +27,7 @@ test: build
 # The sanitizer tree, built once with clang for two jobs: the whole test suite under
 # AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), and the libFuzzer targets.
 sanitize-build: bootstrap
+	@[ ! -f $(ASAN_BUILD)/CMakeCache.txt ] || grep -qs 'CMAKE_CXX_COMPILER:.*clang' $(ASAN_BUILD)/CMakeCache.txt || rm -rf $(ASAN_BUILD)
 	@CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DSOV_SANITIZE=ON -DSOV_FUZZ=ON -DSOV_BUILD_BENCH=OFF >/dev/null
 

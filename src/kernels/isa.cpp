@@ -2,14 +2,15 @@
 
 #include <atomic>
 
+#include "base/cpu.h"
+
 namespace sov::kernels {
 namespace {
 
 Isa detect() {
 #if defined(SOV_HAVE_X86_KERNELS) && (defined(__x86_64__) || defined(__i386__))
   __builtin_cpu_init();
-  const bool avx2 =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
   if (!avx2) return Isa::kScalar;
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
@@ -43,7 +44,7 @@ Isa set_isa(Isa isa) {
 
 bool has_avx512_bf16() {
 #if defined(SOV_HAVE_X86_KERNELS) && (defined(__x86_64__) || defined(__i386__))
-  static const bool has = best_isa() >= Isa::kAvx512 && __builtin_cpu_supports("avx512bf16");
+  static const bool has = best_isa() >= Isa::kAvx512 && cpu_has_avx512_bf16();
   return has;
 #else
   return false;

@@ -7,6 +7,8 @@
 #include <limits>
 #include <random>
 
+#include "base/cpu.h"
+
 namespace sov::quant {
 namespace {
 
@@ -47,7 +49,7 @@ TEST(Fp16, KnownValues) {
 }
 
 TEST(Fp16, EveryHalfRoundTripsAndMatchesHardware) {
-  const bool hw = __builtin_cpu_supports("f16c");
+  const bool hw = sov::cpu_has_f16c();
   for (uint32_t h = 0; h < 0x10000; ++h) {
     const float f = fp16_to_fp32(static_cast<uint16_t>(h));
     if (is_nan_half(static_cast<uint16_t>(h))) {
@@ -63,7 +65,7 @@ TEST(Fp16, EveryHalfRoundTripsAndMatchesHardware) {
 }
 
 TEST(Fp16, FloatsRoundLikeHardware) {
-  if (!__builtin_cpu_supports("f16c")) GTEST_SKIP() << "no F16C on this CPU";
+  if (!sov::cpu_has_f16c()) GTEST_SKIP() << "no F16C on this CPU";
   // Every 251st float32 bit pattern (17 million values covering all exponents), plus
   // random ones, must convert exactly as the F16C instruction does (NaN payloads aside).
   int checked = 0;

@@ -209,7 +209,7 @@ SOV_KT void mk_q4_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
     const uint8_t* qs = blk + 256;
     __m512i isum[T];
     for (auto& v : isum) v = _mm512_setzero_si512();
-    static_for(std::make_integer_sequence<int, 8>(), [&](auto J) {
+    static_for(std::make_integer_sequence<int, 8>(), [&](auto J) SOV_TARGET_AVX512 {
       constexpr int j = J;
       const __m512i sc = k4_scale<false, j>(s0, s1, s2);
       const uint8_t* chunk = qs + (j / 2) * 8 * 64;
@@ -263,7 +263,7 @@ SOV_KT void mk_q6_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
     const uint8_t* high = low + 2048;
     __m512i isum[T];
     for (auto& v : isum) v = _mm512_setzero_si512();
-    static_for(std::make_integer_sequence<int, 4>(), [&](auto KK) {
+    static_for(std::make_integer_sequence<int, 4>(), [&](auto KK) SOV_TARGET_AVX512 {
       constexpr int K = KK;
       for (int s4 = 0; s4 < 4; ++s4) {
         const int s = 4 * K + s4;
