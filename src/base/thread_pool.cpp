@@ -60,7 +60,6 @@ bool spin_until(Pred pred) {
 constexpr int kIdxBits = 22, kCountBits = 22;
 constexpr uint64_t kIdxMask = (uint64_t{1} << kIdxBits) - 1;
 constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
-constexpr uint64_t kMaxChunks = kCountMask;
 inline uint64_t pack(uint32_t job, uint64_t count, uint64_t idx) {
   return (static_cast<uint64_t>(job) << (kIdxBits + kCountBits)) | (count << kIdxBits) | idx;
 }
@@ -95,10 +94,9 @@ void ThreadPool::work(int thread) {
     if (!next_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire))
       continue;
     const uint64_t count = count_of(v);
-    const size_t chunk = chunk_.load(std::memory_order_relaxed), n = n_.load(std::memory_order_relaxed);
-    const size_t begin = idx_of(v) * chunk;
-    call_.load(std::memory_order_relaxed)(fn_.load(std::memory_order_relaxed), begin,
-                                          std::min(n, begin + chunk), thread);
+    const size_t c = static_cast<size_t>(idx_of(v));
+    call_.load(std::memory_order_relaxed)(fn_.load(std::memory_order_relaxed), bounds_[c], bounds_[c + 1],
+                                          thread);
     v = next_.load(std::memory_order_acquire);
     if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == count &&
         caller_sleeping_.load(std::memory_order_seq_cst)) {
@@ -114,15 +112,25 @@ void ThreadPool::run(size_t n, size_t grain, Trampoline call, void* fn) {
     call(fn, 0, n, 0);
     return;
   }
-  // A few chunks per thread so that a thread slowed down by the OS is covered by the others.
+  // Guided chunks, in blocks of `grain`: each takes 1/(2 * threads) of what is left, so the
+  // first ones are long (one sequential stream per thread) and the last ones one block,
+  // which lets the threads finish within a block of each other; a thread slowed down by the
+  // OS is covered by the others. Every chunk holds at least two blocks while more remain,
+  // and the last chunk takes the rest when the table is full.
   const size_t blocks = (n + grain - 1) / grain;
-  const size_t per_chunk = std::max<size_t>(1, blocks / (static_cast<size_t>(n_threads_) * 4));
-  const size_t chunk = per_chunk * grain;
-  const uint64_t count = std::min<uint64_t>((n + chunk - 1) / chunk, kMaxChunks);
+  const size_t divisor = 2 * static_cast<size_t>(n_threads_);
+  uint64_t count = 0;
+  size_t done_blocks = 0;
+  while (done_blocks < blocks) {
+    const size_t left = blocks - done_blocks;
+    size_t take = std::max<size_t>(std::min<size_t>(2, left), left / divisor);
+    if (count + 1 == kMaxChunks) take = left;
+    bounds_[count++] = done_blocks * grain;
+    done_blocks += take;
+  }
+  bounds_[count] = n;
   call_.store(call, std::memory_order_relaxed);
   fn_.store(fn, std::memory_order_relaxed);
-  n_.store(n, std::memory_order_relaxed);
-  chunk_.store(count == kMaxChunks ? (n + count - 1) / count : chunk, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
   job_id_ = (job_id_ + 1) & ((1u << 20) - 1);
   next_.store(pack(job_id_, count, 0), std::memory_order_release);  // publishes the job

@@ -2,8 +2,10 @@
 //
 // parallel_for(n, fn, grain) splits [0, n) into chunks (multiples of `grain`), which the
 // caller and the workers claim one after another until none is left, and returns when all
-// are done. Claiming dynamically keeps both cores busy when the OS takes one away for a
-// while. The callable is passed by reference through a plain function pointer, so nothing
+// are done. Chunks shrink as the range is used up (guided scheduling: large first chunks,
+// so each thread streams long runs of a weight matrix; small last ones, so the threads
+// finish together). Claiming dynamically keeps both cores busy when the OS takes one away
+// for a while. The callable is passed by reference through a plain function pointer, so nothing
 // allocates per call: safe inside the decode loop.
 //
 // Waiting is cheap for the short gaps of a forward pass: idle workers and the waiting
@@ -60,8 +62,9 @@ class ThreadPool {
   // cannot end while one of its chunks is running, so they never change under a reader.
   std::atomic<Trampoline> call_{nullptr};
   std::atomic<void*> fn_{nullptr};
-  std::atomic<size_t> n_{0};
-  std::atomic<size_t> chunk_{1};
+  // Chunk c of the current job is [bounds_[c], bounds_[c + 1]).
+  static constexpr size_t kMaxChunks = 256;
+  size_t bounds_[kMaxChunks + 1] = {};
   // (job id: 20 bits | chunk count: 22 bits | next chunk to claim: 22 bits). Claiming is a
   // compare-and-swap on the whole word, so a thread that wakes up late can never claim a
   // chunk of a newer job with the bounds of an older one.

@@ -101,6 +101,101 @@ TEST_P(EveryStep, UnterminatedTagAtEndStillParses) {
 
 INSTANTIATE_TEST_SUITE_P(Steps, EveryStep, ::testing::Values(1, 2, 3, 7, 1000));
 
+TEST_P(EveryStep, PlainJsonListOfCalls) {
+  auto r =
+      run("[{\"name\": \"add\", \"arguments\": {\"a\": 1}}, {\"name\": \"add\", \"parameters\": {\"a\": 2}}]",
+          GetParam());
+  ASSERT_EQ(r.calls.size(), 2u);
+  EXPECT_EQ(r.calls[1].arguments["a"], 2);
+  EXPECT_EQ(r.content, "");
+  // OpenAI-shaped items ({"function": {...}}) are understood too.
+  auto f = run("{\"type\": \"function\", \"function\": {\"name\": \"add\", \"arguments\": {\"a\": 5}}}",
+               GetParam());
+  ASSERT_EQ(f.calls.size(), 1u);
+  EXPECT_EQ(f.calls[0].arguments["a"], 5);
+}
+
+TEST_P(EveryStep, MistralNameArgsTwice) {
+  auto r =
+      run("[TOOL_CALLS]add[ARGS]{\"a\": 1}[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Köln\"}", GetParam());
+  ASSERT_EQ(r.calls.size(), 2u) << r.content;
+  EXPECT_EQ(r.calls[0].name, "add");
+  EXPECT_EQ(r.calls[1].name, "get_weather");
+  EXPECT_EQ(r.calls[1].arguments["city"], "Köln");  // split inside a UTF-8 character at step 1
+  EXPECT_EQ(r.content, "");
+}
+
+TEST_P(EveryStep, HermesThenText) {
+  auto r = run(
+      "<think>\nThe user wants weather.\n</think>\n\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+      "{\"city\": \"東京\"}}\n</tool_call>\nChecking now.",
+      GetParam());
+  ASSERT_EQ(r.calls.size(), 1u);
+  EXPECT_EQ(r.calls[0].arguments["city"], "東京");
+  EXPECT_EQ(r.content, "<think>\nThe user wants weather.\n</think>\n\n\nChecking now.");
+}
+
+// Real models stream multi-byte tokens, and a marker is usually one special token. These
+// are the token pieces each format arrives in (as the models' tokenizers split them).
+Result run_pieces(const std::vector<std::string>& pieces,
+                  std::vector<std::string> tools = {"get_weather", "add"}) {
+  ToolCallParser p(std::move(tools));
+  Result r;
+  for (const auto& piece : pieces) {
+    auto out = p.feed(piece);
+    r.content += out.content;
+    for (auto& c : out.calls) r.calls.push_back(std::move(c));
+  }
+  auto out = p.finish();
+  r.content += out.content;
+  for (auto& c : out.calls) r.calls.push_back(std::move(c));
+  return r;
+}
+
+TEST(ToolCallParserTokens, QwenHermes) {
+  auto r = run_pieces({"<tool_call>", "\n", "{\"", "name", "\":", " \"", "get", "_weather", "\",", " \"",
+                       "arguments", "\":", " {\"", "city", "\":", " \"", "Paris", "\"}}\n", "</tool_call>"});
+  ASSERT_EQ(r.calls.size(), 1u);
+  EXPECT_EQ(r.calls[0].name, "get_weather");
+  EXPECT_EQ(r.calls[0].arguments, nlohmann::ordered_json({{"city", "Paris"}}));
+  EXPECT_EQ(r.content, "");
+}
+
+TEST(ToolCallParserTokens, Llama3PythonTagAndJson) {
+  auto a = run_pieces({"<|python_tag|>", "{\"", "name", "\":", " \"", "add", "\",", " \"", "parameters",
+                       "\":", " {\"", "a", "\":", " ", "1", "}}"});
+  ASSERT_EQ(a.calls.size(), 1u);
+  EXPECT_EQ(a.calls[0].arguments["a"], 1);
+  auto b = run_pieces({"{\"", "name", "\":", " \"", "get", "_weather", "\",", " \"", "parameters",
+                       "\":", " {\"", "city", "\":", " \"", "Rome", "\"}}"});
+  ASSERT_EQ(b.calls.size(), 1u);
+  EXPECT_EQ(b.calls[0].arguments["city"], "Rome");
+  EXPECT_EQ(b.content, "");
+}
+
+TEST(ToolCallParserTokens, MistralBothForms) {
+  auto a = run_pieces({"[TOOL_CALLS]", " [", "{\"", "name", "\":", " \"", "add", "\",", " \"", "arguments",
+                       "\":", " {\"", "a", "\":", " ", "3", "}}", "]"});
+  ASSERT_EQ(a.calls.size(), 1u);
+  EXPECT_EQ(a.calls[0].arguments["a"], 3);
+  auto b =
+      run_pieces({"[TOOL_CALLS]", "get", "_weather", "[ARGS]", "{\"", "city", "\":", " \"", "Oslo", "\"}"});
+  ASSERT_EQ(b.calls.size(), 1u);
+  EXPECT_EQ(b.calls[0].name, "get_weather");
+  EXPECT_EQ(b.calls[0].arguments["city"], "Oslo");
+  EXPECT_EQ(a.content + b.content, "");
+}
+
+TEST(ToolCallParserTokens, PlainTextStreamsAtOnce) {
+  // Text with no marker in sight is released piece by piece, not held to the end.
+  ToolCallParser p({"add"});
+  EXPECT_EQ(p.feed("Paris").content, "Paris");
+  EXPECT_EQ(p.feed(" is").content, " is");
+  EXPECT_EQ(p.feed(" sunny.").content, " sunny.");
+  EXPECT_EQ(p.finish().content, "");
+  EXPECT_EQ(p.n_calls(), 0u);
+}
+
 TEST(ToolCallParser, StreamsTextBeforeAMarkerCompletes) {
   ToolCallParser p({"f"});
   auto a = p.feed("Hello wor");

@@ -1,7 +1,9 @@
 // `sov embed -m FILE [--json] [--no-normalize] [--truncate] [--pooling P] [--dimensions N]
 //  [-t THREADS] [TEXT...]`: embeds each TEXT (or each line of stdin when there is none) with
-// an embedding model (bert, nomic-bert) and prints one line per text of space-separated
-// floats, or with --json `{"embeddings": [[...], ...]}`. All texts run as one batch.
+// an embedding model (bert, nomic-bert) or a decoder model (its final hidden state, last-token
+// pooling unless the file or --pooling says otherwise) and prints one line per text of
+// space-separated floats, or with --json `{"embeddings": [[...], ...]}`. All texts run as one
+// batch.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/model_arg.h"
 #include "engine/encoder/embedding_model.h"
 
 namespace sov::cli {
@@ -58,7 +61,9 @@ int run_embed(const EmbedCliOptions& o) {
   }
   std::vector<std::string> texts = o.texts.empty() ? read_lines(std::cin) : o.texts;
 
-  auto model = engine::EmbeddingModel::load(o.model, {.n_threads = o.threads});
+  auto model_path = model_file(o.model);  // a .gguf path or a store name
+  if (!model_path) return fail(model_path.status().message());
+  auto model = engine::EmbeddingModel::load(*model_path, {.n_threads = o.threads});
   if (!model) return fail(model.status().message());
   auto result = (*model)->embed(texts, options);
   if (!result) return fail(result.status().message());
@@ -86,7 +91,7 @@ SOV_REGISTER_COMMAND(
     Command{"embed", "Print the embedding of each text (of each stdin line without TEXT)",
             [](CLI::App& sub) -> std::function<int()> {
               auto o = std::make_shared<EmbedCliOptions>();
-              sub.add_option("-m,--model", o->model, "GGUF embedding model (bert, nomic-bert)")->required();
+              sub.add_option("-m,--model", o->model, "GGUF file or model name of an embedding model (bert, nomic-bert)")->required();
               sub.add_flag("--json", o->json, "Print {\"embeddings\": [[...], ...]}");
               sub.add_flag("--no-normalize", o->no_normalize, "Do not L2-normalise the vectors");
               sub.add_flag("--truncate", o->truncate,

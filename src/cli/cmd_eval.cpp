@@ -8,6 +8,7 @@
 
 #include "base/mapped_file.h"
 #include "cli/command.h"
+#include "cli/model_arg.h"
 #include "engine/context.h"
 #include "engine/reference/reference_forward.h"
 
@@ -39,7 +40,9 @@ Result<std::vector<int32_t>> parse_ids(const std::string& text) {
 int run_eval(const EvalOptions& o) {
   auto ids = parse_ids(o.tokens);
   if (!ids) return fail(ids.status().message());
-  auto model = engine::Model::load(o.model);
+  auto model_path = model_file(o.model);  // a .gguf path or a store name
+  if (!model_path) return fail(model_path.status().message());
+  auto model = engine::Model::load(*model_path);
   if (!model) return fail(model.status().message());
   const int32_t n_vocab = (*model)->hparams().n_vocab;
   const size_t n = ids->size();
@@ -72,7 +75,7 @@ int run_eval(const EvalOptions& o) {
 SOV_REGISTER_COMMAND(eval, Command{"eval", "Evaluate token ids and write the logits of every position",
                                    [](CLI::App& sub) -> std::function<int()> {
                                      auto o = std::make_shared<EvalOptions>();
-                                     sub.add_option("-m,--model", o->model, "GGUF model file")->required();
+                                     sub.add_option("-m,--model", o->model, "GGUF file or model name from the store")->required();
                                      sub.add_option("--tokens", o->tokens, "space-separated token ids")->required();
                                      sub.add_option("--logits", o->logits_path, "output file (float32)")->required();
                                      sub.add_option("-t,--threads", o->threads, "threads (default: physical cores)");

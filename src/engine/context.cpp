@@ -20,6 +20,7 @@ Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32
       hp_(model_->hparams()),
       n_ctx_(n_ctx),
       n_batch_(std::max(1, params.n_batch)),
+      embeddings_(params.embeddings),
       n_past_(static_cast<size_t>(std::max(1, params.n_seq)), 0),
       pool_(params.n_threads),
       rope_(hp_, model_->weights().rope_freqs.empty() ? nullptr : model_->weights().rope_freqs.data()) {
@@ -49,7 +50,7 @@ Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32
   attn_rows_.resize(b);
   // At most one block per (token, query head) pair.
   attn_jobs_.reserve(b * static_cast<size_t>(hp_.n_head));
-  logits_.resize(static_cast<size_t>(hp_.n_vocab));
+  logits_.resize(out_width());
   batch_added_.resize(n_past_.size());
   row_token_.resize(b);
   row_seq_.resize(b);
@@ -89,8 +90,8 @@ Status Context::decode(std::span<const int32_t> tokens, bool all_logits) {
   }
   const size_t n = tokens.size();
   n_logits_ = all_logits ? static_cast<int32_t>(n) : 1;
-  if (logits_.size() < static_cast<size_t>(n_logits_) * hp_.n_vocab) {
-    logits_.resize(static_cast<size_t>(n_logits_) * hp_.n_vocab);
+  if (logits_.size() < static_cast<size_t>(n_logits_) * out_width()) {
+    logits_.resize(static_cast<size_t>(n_logits_) * out_width());
   }
   for (size_t done = 0; done < n; done += n_batch_) {
     const int chunk = static_cast<int>(std::min<size_t>(n_batch_, n - done));
@@ -126,8 +127,8 @@ Status Context::decode_batch(std::span<const BatchToken> batch) {
     }
     n_out += b.want_logits ? 1 : 0;
   }
-  if (logits_.size() < static_cast<size_t>(n_out) * hp_.n_vocab)
-    logits_.resize(static_cast<size_t>(n_out) * hp_.n_vocab);
+  if (logits_.size() < static_cast<size_t>(n_out) * out_width())
+    logits_.resize(static_cast<size_t>(n_out) * out_width());
   n_logits_ = n_out;
   batch_rows_.assign(batch.size(), -1);
   int32_t next_out = 0;
@@ -147,12 +148,18 @@ Status Context::decode_batch(std::span<const BatchToken> batch) {
 }
 
 std::span<const float> Context::batch_logits(size_t i) const {
-  if (i >= batch_rows_.size() || batch_rows_[i] < 0) return {};
+  if (embeddings_ || i >= batch_rows_.size() || batch_rows_[i] < 0) return {};
   return {logits_.data() + static_cast<size_t>(batch_rows_[i]) * hp_.n_vocab,
           static_cast<size_t>(hp_.n_vocab)};
 }
 
+std::span<const float> Context::batch_embedding(size_t i) const {
+  if (!embeddings_ || i >= batch_rows_.size() || batch_rows_[i] < 0) return {};
+  return {logits_.data() + static_cast<size_t>(batch_rows_[i]) * hp_.n_embd, static_cast<size_t>(hp_.n_embd)};
+}
+
 std::span<const float> Context::logits(int i) const {
+  if (embeddings_) return {};
   if (i < 0 || i >= n_logits_) i = n_logits_ - 1;
   return {logits_.data() + static_cast<size_t>(i) * hp_.n_vocab, static_cast<size_t>(hp_.n_vocab)};
 }
@@ -276,6 +283,14 @@ void Context::forward(int n) {
   }
   // Logits of the remaining rows (all want them); their output rows are consecutive.
   const int first_out = row_out_[0];
+  if (embeddings_) {  // the normed hidden states are the output
+    float* out = logits_.data() + static_cast<size_t>(first_out) * d;
+    for_rows(n, [&](int t) {
+      kernels::rms_norm(&x_[static_cast<size_t>(t) * d], w.output_norm.data(), d, eps,
+                        out + static_cast<size_t>(t) * d);
+    });
+    return;
+  }
   for_rows(n, [&](int t) {
     kernels::rms_norm(&x_[static_cast<size_t>(t) * d], w.output_norm.data(), d, eps,
                       &h_[static_cast<size_t>(t) * d]);

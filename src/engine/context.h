@@ -30,6 +30,9 @@ struct ContextParams {
   int32_t n_batch = 256;  // tokens per micro-batch of prompt processing
   int n_threads = 0;      // 0: physical cores
   int32_t n_seq = 1;      // sequences, each with its own KV cache of n_ctx positions
+  // Embeddings mode: rows that want output keep their final hidden state (after the output
+  // norm, n_embd floats; read with batch_embedding()) and no logits are computed.
+  bool embeddings = false;
 };
 
 // One token of a multi-sequence batch.
@@ -56,11 +59,21 @@ class Context {
   // sequence would overflow its context.
   Status decode_batch(std::span<const BatchToken> batch);
   // Logits of entry i of the last decode_batch; empty unless that entry wanted logits.
+  // Both logits accessors return empty spans in embeddings mode.
   std::span<const float> batch_logits(size_t i) const;
+  // Embeddings mode: the final hidden state (n_embd floats) of entry i of the last
+  // decode_batch; empty unless that entry wanted output.
+  std::span<const float> batch_embedding(size_t i) const;
 
   int32_t n_past(int seq = 0) const { return n_past_[seq]; }
   int32_t n_ctx() const { return n_ctx_; }
   int32_t n_seq() const { return static_cast<int32_t>(n_past_.size()); }
+  // Bytes reserved for the keys and values of all sequences (pages become resident as
+  // positions are written).
+  size_t kv_cache_bytes() const {
+    return 2 * sizeof(float) * static_cast<size_t>(hp_.n_layer) * n_past_.size() * static_cast<size_t>(n_ctx_) *
+           static_cast<size_t>(hp_.n_embd_kv());
+  }
   const Model& model() const { return *model_; }
   // Forgets cached positions >= n of a sequence (n <= n_past), e.g. to reuse a shared prefix.
   void truncate(int seq, int32_t n);
@@ -86,11 +99,14 @@ class Context {
   };
   float* cache_row(const LazyFloats& cache, int layer, int seq, int32_t pos);
   void linear(const Matrix& w, const float* x, int n, float* y);
+  // Floats per output row: n_vocab (logits) or n_embd (embeddings mode).
+  size_t out_width() const { return static_cast<size_t>(embeddings_ ? hp_.n_embd : hp_.n_vocab); }
 
   std::shared_ptr<const Model> model_;
   const HParams& hp_;
   int32_t n_ctx_;
   int32_t n_batch_;
+  bool embeddings_;
   std::vector<int32_t> n_past_;  // per sequence
   ThreadPool pool_;
   kernels::Scratch scratch_;
@@ -108,7 +124,7 @@ class Context {
   std::vector<int> seq_count_;
   std::vector<int> attn_rows_;
   std::vector<AttnJob> attn_jobs_;
-  std::vector<float> logits_;
+  std::vector<float> logits_;  // output rows of out_width() floats
   int32_t n_logits_ = 0;
   std::vector<int32_t> batch_rows_;   // per decode_batch entry: its logits row, or -1
   std::vector<int32_t> batch_added_;  // decode_batch: tokens added per sequence

@@ -4,8 +4,8 @@
 // the right shape and a supported type) so that a forward pass never meets a bad weight.
 // The model shares ownership of the gguf::File, whose memory map holds the weights.
 //
-// On CPUs with the packed kernels (AVX-512 VNNI), the matrices of the packed types (F16,
-// Q4_0, Q8_0, Q4_K, Q6_K) are also copied once into the 16-row interleaved layout of
+// On CPUs with the packed kernels (AVX-512 VNNI), the matrices of the packed types (Q4_0,
+// Q8_0, Q4_K, Q6_K; float formats are read in place) are also copied once into the 16-row interleaved layout of
 // kernels/packed.h, which the forward pass then reads (logged at info level; packed_bytes()
 // reports the extra memory). When the model was loaded from a path, the mapped pages of the
 // packed originals are then released (MADV_DONTNEED: they stay in the page cache, and the

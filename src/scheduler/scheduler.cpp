@@ -278,7 +278,11 @@ bool Scheduler::step() {
   prefill_rr_ = (prefill_rr_ + 1) % n;
   if (batch.empty()) return false;
 
-  Status s = ctx_->decode_batch(batch);
+  Status s;
+  {
+    ComputeGate::Turn turn = params_.gate != nullptr ? params_.gate->enter() : ComputeGate::Turn();
+    s = ctx_->decode_batch(batch);
+  }
   if (!s) {
     for (Slot* slot : owner) {
       if (slot->busy()) fail(*slot, s);

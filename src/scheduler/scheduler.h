@@ -29,6 +29,7 @@
 #include "base/status.h"
 #include "engine/context.h"
 #include "engine/model.h"
+#include "scheduler/compute_gate.h"
 #include "scheduler/job.h"
 #include "tokenizer/tokenizer.h"
 
@@ -40,6 +41,9 @@ struct SchedulerParams {
   int32_t n_batch = 256;  // tokens per forward pass (prompt chunks + generating slots)
   int n_threads = 0;      // engine threads; 0: physical cores
   size_t max_queue = 64;  // jobs waiting for a slot; more are refused
+  // Not owned; when set, every forward pass takes a turn on it (shared with other models'
+  // schedulers and embedding work, so that they alternate instead of fighting for cores).
+  ComputeGate* gate = nullptr;
 };
 
 struct SchedulerStats {

@@ -82,6 +82,11 @@ Status parse_host(std::string_view text, std::string* host, int* port) {
 Status apply_env(const EnvLookup& env, ServerConfig* c) {
   if (auto v = env("SOV_HOST"); v && !v->empty()) SOV_RETURN_IF_ERROR(parse_host(*v, &c->host, &c->port));
   if (auto v = env("SOV_MODELS"); v && !v->empty()) c->models_dir = *v;
+  if (auto v = env("SOV_HOME"); v && !v->empty()) {
+    c->kb_root = *v + "/kb";
+  } else if (auto home = env("HOME"); home && !home->empty()) {
+    c->kb_root = *home + "/.sovereign/kb";
+  }
   if (auto v = env("SOV_ORIGINS"); v) c->origins = split_list(*v);
   if (auto v = env("SOV_API_KEY"); v) c->api_key = *v;
   if (auto v = env("SOV_KEEP_ALIVE"); v && !v->empty()) {

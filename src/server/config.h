@@ -3,13 +3,15 @@
 // code below reads the environment.
 //
 // Environment: SOV_HOST ("host", "host:port", "http://host:port", ":port"), SOV_MODELS (the
-// models directory), SOV_ORIGINS (comma-separated extra CORS origins; "*" allows all),
+// model store; `sov serve` builds its store::StoreOptions with store/config.h), SOV_ORIGINS
+// (comma-separated extra CORS origins; "*" allows all),
 // SOV_API_KEY, SOV_KEEP_ALIVE (default keep_alive), SOV_NUM_PARALLEL, SOV_MAX_QUEUE,
 // SOV_CONTEXT_LENGTH, SOV_MAX_LOADED_MODELS. Plain value; thread-compatible.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,12 +19,16 @@
 #include "base/status.h"
 #include "server/duration.h"
 
+namespace sov::router {
+class Router;
+}
+
 namespace sov::server {
 
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 11434;
-  std::string models_dir;            // "" : no directory (only --model files are served)
+  std::string models_dir;            // the model store root (loose .gguf files in it are served too)
   std::vector<std::string> origins;  // extra allowed CORS origins (patterns with '*')
   std::string api_key;               // "" : no key required
   KeepAlive keep_alive;              // default for requests without keep_alive
@@ -37,6 +43,11 @@ struct ServerConfig {
   int32_t n_batch = 256;
   // Model files given on the command line: served under their file stem and by their path.
   std::vector<std::string> preload;
+  // Knowledge bases (/api/kb): $SOV_HOME/kb, default ~/.sovereign/kb; "" disables them.
+  std::string kb_root;
+  // Hybrid routing (src/router, routes_router.cpp), loaded by `sov serve` from config.toml;
+  // nullptr: every request runs locally.
+  std::shared_ptr<router::Router> router;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;

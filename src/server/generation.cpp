@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "server/grammar_constraint.h"
 
 namespace sov::server {
 namespace {
@@ -117,6 +118,9 @@ Result<std::shared_ptr<Generation>> start_generation(ModelManager& manager, std:
     jr.params.stop.insert(jr.params.stop.end(), spec.prompt.stops.begin(), spec.prompt.stops.end());
     jr.n_ctx = n_ctx;
     jr.top_logprobs = spec.top_logprobs;
+    if (spec.grammar) {
+      jr.constraint = std::make_shared<GrammarConstraint>(spec.grammar, vocab_index(runner.tokenizer));
+    }
     if (metrics) {
       // Recorded by the worker, so that cancelled generations count too.
       jr.on_finish = [metrics, name = runner.entry.name, start](const scheduler::JobStats& st) {

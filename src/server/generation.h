@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "grammar/grammar.h"
 #include "scheduler/job.h"
 #include "server/connection_watch.h"
 #include "server/metrics.h"
@@ -74,6 +75,8 @@ struct GenerationSpec {
   GenOptions options;
   int32_t n = 1;              // choices
   int32_t top_logprobs = -1;  // -1: none
+  // Structured output: every job's tokens are constrained to this grammar (nullptr: none).
+  std::shared_ptr<const grammar::Grammar> grammar;
 };
 
 // Submits the request's jobs. `num_ctx` of the options (or the model default) bounds the

@@ -16,9 +16,15 @@ constexpr std::string_view kRoutes[] = {"/",
                                         "/api/show",
                                         "/api/copy",
                                         "/api/delete",
+                                        "/api/pull",
+                                        "/api/create",
+                                        "/api/push",
                                         "/v1/chat/completions",
                                         "/v1/completions",
-                                        "/v1/models"};
+                                        "/v1/models",
+                                        "/api/route",
+                                        "/api/route/explain",
+                                        "/api/audit"};
 
 // Label values are escaped as the text format requires.
 std::string escape(std::string_view s) {
@@ -41,6 +47,7 @@ std::string Metrics::route_label(std::string_view path) {
     if (path == r) return std::string(r);
   }
   if (path.starts_with("/v1/models/")) return "/v1/models/{id}";
+  if (path.starts_with("/api/blobs/")) return "/api/blobs/{digest}";
   return "other";
 }
 

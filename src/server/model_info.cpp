@@ -121,19 +121,26 @@ nlohmann::json metadata_json(const gguf::File& file, bool verbose) {
 }
 
 Result<ModelInfo> ModelInfoCache::get(const ModelEntry& entry) {
+  // A store model's digest is its manifest's (known); a plain file is hashed once.
+  auto with_digest = [&](ModelInfo info) {
+    if (!entry.digest.empty()) info.digest = entry.digest;
+    return info;
+  };
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(entry.path);
     if (it != cache_.end() && it->second.size == entry.size && it->second.modified == entry.modified) {
-      return it->second.info;
+      return with_digest(it->second.info);
     }
   }
   SOV_ASSIGN_OR_RETURN(gguf::File file, gguf::File::open(entry.path));
   ModelInfo info = read_model_info(file);
-  SOV_ASSIGN_OR_RETURN(info.digest, sha256_file(entry.path));
+  if (entry.digest.empty()) {
+    SOV_ASSIGN_OR_RETURN(info.digest, sha256_file(entry.path));
+  }
   std::lock_guard lock(mu_);
   cache_[entry.path] = Cached{entry.size, entry.modified, info};
-  return info;
+  return with_digest(info);
 }
 
 }  // namespace sov::server

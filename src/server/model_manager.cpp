@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "server/model_config.h"
 
 namespace sov::server {
 namespace {
@@ -20,6 +21,10 @@ std::string gib(uint64_t bytes) {
 }
 
 }  // namespace
+
+// model_manager_embed.cpp
+Result<bool> is_encoder_file(const std::string& path);
+Status not_generative(const std::string& name);
 
 ModelLease::~ModelLease() {
   if (manager_ && runner_) manager_->release(runner_, keep_alive_);
@@ -53,6 +58,11 @@ int32_t ModelManager::default_ctx(int64_t trained) const {
 
 Result<std::shared_ptr<ModelLease>> ModelManager::acquire(std::string_view name, int32_t num_ctx,
                                                           KeepAlive keep_alive) {
+  return acquire_impl(name, num_ctx, keep_alive, /*embedding=*/false);
+}
+
+Result<std::shared_ptr<ModelLease>> ModelManager::acquire_impl(std::string_view name, int32_t num_ctx,
+                                                               KeepAlive keep_alive, bool embedding) {
   if (num_ctx < 0) return Status::invalid_argument("num_ctx must be positive");
   SOV_ASSIGN_OR_RETURN(ModelEntry entry, resolver_.resolve(name));
   auto want_ctx = [&](int64_t trained) -> Result<int32_t> {
@@ -67,7 +77,13 @@ Result<std::shared_ptr<ModelLease>> ModelManager::acquire(std::string_view name,
   auto find_loaded = [&]() -> Result<std::shared_ptr<Runner>> {
     std::lock_guard lock(mu_);
     for (auto& e : entries_) {
-      if (e->retired || e->runner->entry.path != entry.path) continue;
+      if (e->retired || !e->runner->entry.same_model(entry)) continue;
+      if (e->runner->embedding_only()) {
+        if (!embedding) return not_generative(entry.name);
+        ++e->leases;
+        e->last_used = ++use_clock_;
+        return e->runner;
+      }
       SOV_ASSIGN_OR_RETURN(int32_t want, want_ctx(e->runner->model->hparams().n_ctx_train));
       if (want > e->runner->n_ctx) return std::shared_ptr<Runner>();
       ++e->leases;
@@ -83,8 +99,15 @@ Result<std::shared_ptr<ModelLease>> ModelManager::acquire(std::string_view name,
   SOV_ASSIGN_OR_RETURN(runner, find_loaded());  // loaded while we waited
   if (runner) return std::shared_ptr<ModelLease>(new ModelLease(this, runner, keep_alive, 0));
 
+  // Encoder-only models (bert, nomic-bert) only embed: no scheduler, no generation.
+  SOV_ASSIGN_OR_RETURN(bool encoder, is_encoder_file(entry.path));
+  if (encoder) {
+    if (!embedding) return not_generative(entry.name);
+    return load_encoder(entry, keep_alive);
+  }
   const auto t0 = SteadyClock::now();
-  // Reuse the weights of a runner with a smaller context (memory-mapped, shared).
+  // Reuse the weights of a runner of the same file (memory-mapped, shared): one with a
+  // smaller context, or another store model with the same weights blob.
   std::shared_ptr<const engine::Model> model;
   {
     std::lock_guard lock(mu_);
@@ -102,6 +125,7 @@ Result<std::shared_ptr<ModelLease>> ModelManager::acquire(std::string_view name,
   sp.n_batch = config_.n_batch;
   sp.n_threads = config_.n_threads;
   sp.max_queue = config_.max_queue;
+  sp.gate = &gate_;
   sp.n_slots = config_.num_parallel > 0 ? config_.num_parallel : 4;
   if (config_.num_parallel <= 0) {
     // Automatic: up to 4 slots while their KV cache takes at most half of what the budget
@@ -126,6 +150,9 @@ Result<std::shared_ptr<ModelLease>> ModelManager::acquire(std::string_view name,
   r->info = read_model_info(model->file());
   SOV_ASSIGN_OR_RETURN(auto tok, tokenizer::Tokenizer::from_gguf(model->file()));
   r->tokenizer = std::shared_ptr<const tokenizer::Tokenizer>(std::move(tok));
+  // A Jinja TEMPLATE from the model's manifest replaces the file's chat template (Go
+  // templates are handled by prompt.cpp).
+  if (is_jinja_template(entry.template_text)) r->info.chat_template = entry.template_text;
   if (!r->info.chat_template.empty()) {
     const auto& t = *r->tokenizer;
     std::string bos = t.bos() >= 0 ? t.piece(t.bos()) : "";
@@ -152,7 +179,7 @@ Result<std::shared_ptr<ModelLease>> ModelManager::acquire(std::string_view name,
     // A smaller-context runner of the same file is replaced: it finishes its requests first.
     for (auto it = entries_.begin(); it != entries_.end();) {
       Entry& e = **it;
-      if (!e.retired && e.runner->entry.path == entry.path) {
+      if (!e.retired && e.runner->entry.same_model(entry)) {
         e.retired = true;
         if (e.leases == 0) {
           dropped.push_back(std::move(*it));
@@ -242,7 +269,7 @@ bool ModelManager::unload(std::string_view name) {
     std::lock_guard lock(mu_);
     for (auto it = entries_.begin(); it != entries_.end();) {
       Entry& e = **it;
-      if (e.runner->entry.path == entry->path) {
+      if (e.runner->entry.same_model(*entry)) {
         found = true;
         if (e.leases == 0) {
           dropped.push_back(std::move(*it));
@@ -286,7 +313,7 @@ std::vector<LoadedModel> ModelManager::loaded() const {
     m.info = e->runner->info;
     m.size_bytes = e->runner->size_bytes;
     m.n_ctx = e->runner->n_ctx;
-    m.n_slots = e->runner->scheduler->n_slots();
+    m.n_slots = e->runner->scheduler ? e->runner->scheduler->n_slots() : 1;
     m.forever = e->forever;
     m.busy = e->leases > 0;
     m.expires_at = e->leases > 0 ? SystemClock::now() + std::chrono::duration_cast<SystemClock::duration>(
@@ -294,7 +321,7 @@ std::vector<LoadedModel> ModelManager::loaded() const {
                                                                 config_.keep_alive.duration, kMaxKeepAlive))
                                  : e->expires_wall;
     if (m.forever) m.expires_at = SystemClock::now() + kMaxKeepAlive;
-    m.stats = e->runner->scheduler->stats();
+    if (e->runner->scheduler) m.stats = e->runner->scheduler->stats();
     out.push_back(std::move(m));
   }
   return out;

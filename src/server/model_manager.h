@@ -13,6 +13,13 @@
 // context; the old one serves its running requests and is freed when they end. Requests
 // asking for less share the runner with a per-request limit.
 //
+// Embedding models: acquire_embedding() leases any model for embeddings. Encoder-only models
+// (bert, nomic-bert) load as a Runner with only an EmbeddingModel (no scheduler) and are
+// refused by acquire() (generation) with kInvalidArgument; decoders load as usual and get an
+// EmbeddingModel next to their scheduler on first use (embedder()). Every scheduler's forward
+// pass and every embedding micro-batch takes a turn on the manager's ComputeGate, so that
+// chat and embedding traffic (of one or several models) alternate on the cores.
+//
 // Thread-safety: all methods are thread-safe. Loads are serialised.
 #pragma once
 
@@ -29,7 +36,9 @@
 
 #include "base/status.h"
 #include "chat/chat_template.h"
+#include "engine/encoder/embedding_model.h"
 #include "engine/model.h"
+#include "scheduler/compute_gate.h"
 #include "scheduler/scheduler.h"
 #include "server/config.h"
 #include "server/model_info.h"
@@ -47,7 +56,12 @@ struct Runner {
   std::optional<chat::ChatTemplate> chat_template;  // empty: the model has none (or it did not parse)
   int32_t n_ctx = 0;
   uint64_t size_bytes = 0;                          // file + context
+  // Embeddings: the only engine of an encoder-only model (then model, tokenizer and
+  // scheduler are null); created on first use for a decoder (ModelManager::embedder).
+  mutable std::mutex embed_mu;
+  mutable std::shared_ptr<engine::EmbeddingModel> embedder;
   std::unique_ptr<scheduler::Scheduler> scheduler;  // last: destroyed first
+  bool embedding_only() const { return scheduler == nullptr; }
 };
 
 class ModelManager;
@@ -97,6 +111,12 @@ class ModelManager {
   // a num_ctx beyond the model's trained context; kResourceExhausted when memory is held by
   // busy models; others when the file does not load.
   Result<std::shared_ptr<ModelLease>> acquire(std::string_view name, int32_t num_ctx, KeepAlive keep_alive);
+  // A lease for embeddings: any model (model_manager_embed.cpp). Errors as acquire().
+  Result<std::shared_ptr<ModelLease>> acquire_embedding(std::string_view name, KeepAlive keep_alive);
+  // The leased runner's EmbeddingModel (created for a decoder on first call).
+  Result<std::shared_ptr<engine::EmbeddingModel>> embedder(const Runner& runner);
+  // Forward passes of every model take turns here (see the top of this file).
+  scheduler::ComputeGate& gate() { return gate_; }
   // Unloads a model now if idle, else as soon as it is idle. Returns false if not loaded.
   bool unload(std::string_view name);
   // Unloads every runner of a file (before deleting it); waits for nothing.
@@ -118,6 +138,10 @@ class ModelManager {
     bool retired = false;  // replaced by a runner with a larger context
   };
 
+  Result<std::shared_ptr<ModelLease>> acquire_impl(std::string_view name, int32_t num_ctx,
+                                                   KeepAlive keep_alive, bool embedding);
+  // Loads an encoder-only model as a Runner with an EmbeddingModel; called with load_mu_ held.
+  Result<std::shared_ptr<ModelLease>> load_encoder(const ModelEntry& entry, KeepAlive keep_alive);
   void release(const std::shared_ptr<Runner>& runner, KeepAlive keep_alive);
   // Unloads idle runners (LRU first) until `need` more bytes and one more model fit.
   // Returns what to destroy outside the lock, or an error. Called with mu_ held.
@@ -126,6 +150,7 @@ class ModelManager {
 
   const ServerConfig& config_;
   const ModelResolver& resolver_;
+  scheduler::ComputeGate gate_;  // before the runners, whose schedulers use it
   mutable std::mutex mu_;
   std::mutex load_mu_;
   std::condition_variable cv_;

@@ -1,28 +1,36 @@
-// ModelResolver: maps the `model` field of a request to a GGUF file, lists the models a
-// client may use, and copies/deletes them. The model store (names, manifests, blobs) will
-// replace DirectoryResolver behind this interface.
+// ModelResolver: maps the `model` field of a request to a GGUF file (plus what the model's
+// manifest says: parameters, template, system prompt, messages, licenses), lists the models a
+// client may use, and copies/deletes them. The server's resolver is StoreResolver
+// (store_resolver.h: the model store, loose GGUF files in the store folder, --model files);
+// DirectoryResolver below serves the loose files and is used by it.
 //
-// Security: a model name comes from the network, so it can only ever name a file directly
-// inside the models directory: names are [A-Za-z0-9_.-]+ with an optional ":tag" of the
-// same characters, never start with '.' or '-', contain no '/', '\\' or "..". A file path is
-// accepted only when it is exactly one of the files the server was started with (--model).
+// DirectoryResolver security: a model name comes from the network, so it can only ever name
+// a file directly inside the models directory: names are [A-Za-z0-9_.-]+ with an optional
+// ":tag" of the same characters, never start with '.' or '-', contain no '/', '\\' or "..".
+// A file path is accepted only when it is exactly one of the files the server was started
+// with (--model).
 //
 // Name mapping: "llama3" and "llama3:latest" -> <dir>/llama3.gguf; "llama3:8b" ->
 // <dir>/llama3:8b.gguf; a trailing ".gguf" in the name is ignored. Listed names carry their
 // tag ("llama3:latest").
 //
-// DirectoryResolver is immutable apart from the files it manages; all methods are
-// thread-safe (they only touch the file system).
+// Resolvers are immutable apart from the files they manage; all methods are thread-safe
+// (they only touch the file system).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
+
+namespace sov::store {
+class Store;
+}
 
 namespace sov::server {
 
@@ -31,7 +39,20 @@ struct ModelEntry {
   std::string path;  // the GGUF file
   uint64_t size = 0;
   std::chrono::system_clock::time_point modified;
-  bool in_models_dir = false;  // false: a file given on the command line
+  bool in_models_dir = false;  // a loose file of the models directory (deletable)
+
+  // Models from the store (empty for plain files):
+  bool from_store = false;
+  bool read_only = false;  // in a read-only store (e.g. Ollama's): not deletable here
+  std::string digest;      // sha256 hex of the manifest (Ollama's model digest)
+  nlohmann::ordered_json params = nlohmann::ordered_json::object();  // Modelfile PARAMETERs
+  std::string template_text;                                         // Modelfile TEMPLATE
+  std::string system;                                                // Modelfile SYSTEM
+  std::vector<std::pair<std::string, std::string>> messages;         // MESSAGE (role, content)
+  std::vector<std::string> licenses;
+
+  // The same model with the same configuration (runners are shared only then).
+  bool same_model(const ModelEntry& o) const { return path == o.path && digest == o.digest; }
 };
 
 class ModelResolver {
@@ -45,6 +66,8 @@ class ModelResolver {
   virtual Status copy(std::string_view source, std::string_view destination) = 0;
   // Deletes a model from the models directory (files given on the command line are refused).
   virtual Status remove(std::string_view name) = 0;
+  // The model store behind this resolver, for pull/create/blobs; nullptr when there is none.
+  virtual store::Store* store() { return nullptr; }
 };
 
 // Validates a client-supplied name and returns its canonical form "name:tag".

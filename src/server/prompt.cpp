@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "server/http_util.h"
+#include "server/model_config.h"
 
 namespace sov::server {
 namespace {
@@ -70,11 +71,15 @@ std::vector<int32_t> tokenize_prompt(const Runner& runner, const std::string& te
 Result<BuiltPrompt> build_chat_prompt(const Runner& runner, const ojson& messages, const ojson& tools) {
   BuiltPrompt out;
   chat::ChatRequest req;
-  req.messages = normalise_messages(messages);
+  // The model's SYSTEM and MESSAGEs (store manifest) come first (model_config.h).
+  req.messages = with_model_messages(runner.entry, normalise_messages(messages));
   req.tools = tools.is_array() && !tools.empty() ? tools : ojson(nullptr);
   req.add_generation_prompt = true;
   Result<std::string> text = std::string();
-  if (runner.chat_template) {
+  auto go_template = simple_go_template(runner.entry);
+  if (go_template && req.tools.is_null()) {
+    text = render_go_conversation(*go_template, req.messages);
+  } else if (runner.chat_template) {
     text = runner.chat_template->render(req);
   } else {
     const auto& tok = *runner.tokenizer;
@@ -137,6 +142,10 @@ Result<BuiltPrompt> build_generate_prompt(const Runner& runner, const GeneratePr
   BuiltPrompt out;
   const auto& tok = *runner.tokenizer;
   const bool first = r.context.empty();
+  // The request's system prompt, else the model's SYSTEM; a Modelfile Go TEMPLATE of the
+  // supported subset formats the prompt when the request has no template (model_config.h).
+  const std::string& system = r.system.empty() ? runner.entry.system : r.system;
+  auto model_template = simple_go_template(runner.entry);
   if (!r.suffix.empty()) {
     const auto& s = tok.special_ids();
     if (s.fim_pre < 0 || s.fim_suf < 0 || s.fim_mid < 0) {
@@ -154,8 +163,9 @@ Result<BuiltPrompt> build_generate_prompt(const Runner& runner, const GeneratePr
     out.tokens.push_back(s.fim_mid);
   } else if (r.raw) {
     out.tokens = tokenize_prompt(runner, r.prompt, first);
-  } else if (r.has_template) {
-    SOV_ASSIGN_OR_RETURN(std::string text, apply_go_template(r.go_template, r.system, r.prompt));
+  } else if (r.has_template || model_template) {
+    SOV_ASSIGN_OR_RETURN(std::string text, render_go_turn(r.has_template ? r.go_template : *model_template,
+                                                          system, r.prompt, nullptr));
     out.tokens = tokenize_prompt(runner, text, first);
   } else if (runner.chat_template) {
     ojson messages = ojson::array();
@@ -164,7 +174,7 @@ Result<BuiltPrompt> build_generate_prompt(const Runner& runner, const GeneratePr
     SOV_ASSIGN_OR_RETURN(out, build_chat_prompt(runner, messages, nullptr));
     if (!first && !out.tokens.empty() && out.tokens[0] == tok.bos()) out.tokens.erase(out.tokens.begin());
   } else {
-    std::string text = r.system.empty() ? r.prompt : r.system + "\n\n" + r.prompt;
+    std::string text = system.empty() ? r.prompt : system + "\n\n" + r.prompt;
     out.tokens = tokenize_prompt(runner, text, first);
   }
   if (!first) out.tokens.insert(out.tokens.begin(), r.context.begin(), r.context.end());

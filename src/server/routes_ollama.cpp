@@ -5,7 +5,9 @@
 
 #include "server/duration.h"
 #include "server/generation.h"
+#include "server/grammar_constraint.h"
 #include "server/http_util.h"
+#include "server/model_config.h"
 #include "server/server.h"
 #include "chat/tool_calls.h"
 
@@ -22,6 +24,7 @@ struct Common {
   GenOptions options = ollama_defaults();
   KeepAlive keep_alive;
   bool stream = true;
+  std::shared_ptr<const grammar::Grammar> grammar;  // "format"
 };
 
 Status reject_images(const ojson& obj, const char* where) {
@@ -33,23 +36,15 @@ Status reject_images(const ojson& obj, const char* where) {
   return Status::ok();
 }
 
-Status reject_format(const ojson& body) {
+// "format": "json" or a JSON schema, enforced by a grammar during sampling.
+Status parse_format(const ojson& body, std::shared_ptr<const grammar::Grammar>* out) {
   auto it = body.find("format");
-  if (it == body.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty()))
-    return Status::ok();
-  if (!it->is_string() && !it->is_object()) {
-    return Status::invalid_argument("field \"format\" must be \"json\" or a JSON schema object");
-  }
-  if (it->is_string() && it->get<std::string>() != "json") {
-    return Status::invalid_argument("field \"format\" must be \"json\" or a JSON schema object");
-  }
-  return Status::unsupported(
-      "structured output (\"format\") is not available yet in this server: output cannot be constrained to "
-      "JSON; "
-      "remove \"format\" and ask for JSON in the prompt");
+  if (it == body.end()) return Status::ok();
+  SOV_ASSIGN_OR_RETURN(*out, ollama_format_grammar(*it));
+  return Status::ok();
 }
 
-Status parse_common(const ojson& body, const ServerConfig& config, Common* c) {
+Status parse_common(const ojson& body, const ServerConfig& config, const ModelResolver& resolver, Common* c) {
   SOV_ASSIGN_OR_RETURN(auto model, get_string(body, "model"));
   if (!model || model->empty()) return Status::invalid_argument("field \"model\" is required");
   c->model = *model;
@@ -59,11 +54,12 @@ Status parse_common(const ojson& body, const ServerConfig& config, Common* c) {
   if (auto it = body.find("keep_alive"); it != body.end() && !it->is_null()) {
     SOV_ASSIGN_OR_RETURN(c->keep_alive, parse_keep_alive(*it));
   }
+  apply_model_params(resolver, c->model, &c->options);  // Modelfile PARAMETERs, below the request's
   SOV_ASSIGN_OR_RETURN(auto options, get_object(body, "options"));
   if (options) SOV_RETURN_IF_ERROR(apply_ollama_options(*options, &c->options));
   SOV_ASSIGN_OR_RETURN(auto truncate, get_bool(body, "truncate"));
   c->options.truncate = truncate.value_or(false);
-  SOV_RETURN_IF_ERROR(reject_format(body));
+  SOV_RETURN_IF_ERROR(parse_format(body, &c->grammar));
   return Status::ok();
 }
 
@@ -197,7 +193,7 @@ void generate(ServerState& s, const httplib::Request& req, httplib::Response& re
   auto body = parse_json_body(req);
   if (!body) return send_ollama_error(res, body.status());
   Common c;
-  if (Status st = parse_common(*body, s.config, &c); !st) return send_ollama_error(res, st);
+  if (Status st = parse_common(*body, s.config, s.resolver, &c); !st) return send_ollama_error(res, st);
   GeneratePromptRequest pr;
   Status st = [&]() -> Status {
     SOV_RETURN_IF_ERROR(reject_images(*body, "/api/generate"));
@@ -231,6 +227,7 @@ void generate(ServerState& s, const httplib::Request& req, httplib::Response& re
   auto prompt = build_generate_prompt((*lease)->runner(), pr);
   if (!prompt) return send_ollama_error(res, prompt.status());
   GenerationSpec spec{std::move(prompt).value(), c.options};
+  spec.grammar = c.grammar;
   auto gen = start_generation(s.manager, *lease, std::move(spec), req, &s.metrics, start);
   if (!gen) return send_ollama_error(res, gen.status());
   auto formatter = std::make_shared<GenerateFormatter>(c.model, *gen, (*gen)->prompt(), pr.raw);
@@ -245,7 +242,7 @@ void chat(ServerState& s, const httplib::Request& req, httplib::Response& res) {
   auto body = parse_json_body(req);
   if (!body) return send_ollama_error(res, body.status());
   Common c;
-  if (Status st = parse_common(*body, s.config, &c); !st) return send_ollama_error(res, st);
+  if (Status st = parse_common(*body, s.config, s.resolver, &c); !st) return send_ollama_error(res, st);
   auto messages = get_array(*body, "messages");
   if (!messages) return send_ollama_error(res, messages.status());
   auto tools = get_array(*body, "tools");
@@ -262,6 +259,7 @@ void chat(ServerState& s, const httplib::Request& req, httplib::Response& res) {
   auto prompt = build_chat_prompt((*lease)->runner(), msgs, tool_list);
   if (!prompt) return send_ollama_error(res, prompt.status());
   GenerationSpec spec{std::move(prompt).value(), c.options};
+  spec.grammar = c.grammar;
   auto gen = start_generation(s.manager, *lease, std::move(spec), req, &s.metrics, start);
   if (!gen) return send_ollama_error(res, gen.status());
   const bool use_tools = !names->empty();
@@ -291,10 +289,13 @@ void chat(ServerState& s, const httplib::Request& req, httplib::Response& res) {
 }  // namespace
 
 void register_ollama_routes(httplib::Server& http, ServerState& state) {
-  http.Post("/api/generate",
-            [&state](const httplib::Request& req, httplib::Response& res) { generate(state, req, res); });
-  http.Post("/api/chat",
-            [&state](const httplib::Request& req, httplib::Response& res) { chat(state, req, res); });
+  // routed(): hybrid routing may send the request upstream instead (routes_router.cpp).
+  http.Post("/api/generate", routed(state, [&state](const httplib::Request& req, httplib::Response& res) {
+              generate(state, req, res);
+            }));
+  http.Post("/api/chat", routed(state, [&state](const httplib::Request& req, httplib::Response& res) {
+              chat(state, req, res);
+            }));
 }
 
 }  // namespace sov::server

@@ -5,7 +5,9 @@
 
 #include "server/duration.h"
 #include "server/generation.h"
+#include "server/grammar_constraint.h"
 #include "server/http_util.h"
+#include "server/model_config.h"
 #include "server/server.h"
 #include "chat/tool_calls.h"
 
@@ -29,9 +31,10 @@ struct Request {
   bool include_usage = false;
   int32_t n = 1;
   int32_t top_logprobs = -1;
+  std::shared_ptr<const grammar::Grammar> grammar;  // response_format json_object / json_schema
 };
 
-Status parse_request(const ojson& body, const ServerConfig& config, Request* r) {
+Status parse_request(const ojson& body, const ServerConfig& config, const ModelResolver& resolver, Request* r) {
   SOV_ASSIGN_OR_RETURN(auto model, get_string(body, "model"));
   if (!model || model->empty()) return Status::invalid_argument("field \"model\" is required");
   r->model = *model;
@@ -48,18 +51,11 @@ Status parse_request(const ojson& body, const ServerConfig& config, Request* r) 
   if (auto it = body.find("keep_alive"); it != body.end() && !it->is_null()) {
     SOV_ASSIGN_OR_RETURN(r->keep_alive, parse_keep_alive(*it));
   }
+  apply_model_params(resolver, r->model, &r->options);  // Modelfile PARAMETERs, below the request's
   SOV_RETURN_IF_ERROR(apply_openai_params(body, &r->options));
   SOV_ASSIGN_OR_RETURN(auto fmt, get_object(body, "response_format"));
   if (fmt) {
-    SOV_ASSIGN_OR_RETURN(auto type, get_string(*fmt, "type"));
-    if (type && *type != "text") {
-      if (*type != "json_object" && *type != "json_schema") {
-        return Status::invalid_argument("response_format.type must be text, json_object or json_schema");
-      }
-      return Status::unsupported(
-          "response_format json_object/json_schema is not available yet in this server: output cannot be "
-          "constrained to JSON");
-    }
+    SOV_ASSIGN_OR_RETURN(r->grammar, openai_response_format_grammar(*fmt));
   }
   return Status::ok();
 }
@@ -139,6 +135,7 @@ std::string sse(const json& j) {
 struct ToolSetup {
   ojson tools = ojson::array();
   std::vector<std::string> names;
+  bool forced = false;  // "required" or a named function: the output is a call, by grammar
 };
 
 Result<ToolSetup> tool_setup(const ojson& body) {
@@ -156,6 +153,7 @@ Result<ToolSetup> tool_setup(const ojson& body) {
     }
     if (c == "required" && t.names.empty())
       return Status::invalid_argument("tool_choice \"required\" needs tools");
+    t.forced = c == "required";
     return t;
   }
   if (!choice->is_object() || !choice->contains("function") || !(*choice)["function"].is_object() ||
@@ -175,6 +173,7 @@ Result<ToolSetup> tool_setup(const ojson& body) {
   }
   if (named.names.empty())
     return Status::invalid_argument(fmt::format("tool_choice names unknown tool \"{}\"", name));
+  named.forced = true;
   return named;
 }
 
@@ -282,7 +281,7 @@ void chat_completions(ServerState& s, const httplib::Request& req, httplib::Resp
   auto body = parse_json_body(req);
   if (!body) return send_openai_error(res, body.status());
   Request r;
-  if (Status st = parse_request(*body, s.config, &r); !st) return send_openai_error(res, st);
+  if (Status st = parse_request(*body, s.config, s.resolver, &r); !st) return send_openai_error(res, st);
   auto logprobs = get_bool(*body, "logprobs");
   auto top = get_int(*body, "top_logprobs", 0, 20);
   if (!logprobs) return send_openai_error(res, logprobs.status());
@@ -298,12 +297,18 @@ void chat_completions(ServerState& s, const httplib::Request& req, httplib::Resp
   if (Status st = validate_messages(**messages); !st) return send_openai_error(res, st);
   auto tools = tool_setup(*body);
   if (!tools) return send_openai_error(res, tools.status());
+  if (tools->forced) {  // a forced tool call takes precedence over response_format
+    auto g = tool_call_grammar(tools->tools);
+    if (!g) return send_openai_error(res, g.status());
+    r.grammar = *g;
+  }
 
   auto lease = s.manager.acquire(r.model, r.options.num_ctx, r.keep_alive);
   if (!lease) return send_openai_error(res, lease.status());
   auto prompt = build_chat_prompt((*lease)->runner(), **messages, tools->tools);
   if (!prompt) return send_openai_error(res, prompt.status());
   GenerationSpec spec{std::move(prompt).value(), r.options, r.n, r.top_logprobs};
+  spec.grammar = r.grammar;
   auto gen = start_generation(s.manager, *lease, std::move(spec), req, &s.metrics, start);
   if (!gen) return send_openai_error(res, gen.status());
   if (r.stream)
@@ -430,7 +435,7 @@ void completions(ServerState& s, const httplib::Request& req, httplib::Response&
   if (!body) return send_openai_error(res, body.status());
   Request r;
   r.options.num_predict = 16;  // OpenAI's default max_tokens for completions
-  if (Status st = parse_request(*body, s.config, &r); !st) return send_openai_error(res, st);
+  if (Status st = parse_request(*body, s.config, s.resolver, &r); !st) return send_openai_error(res, st);
   auto logprobs = get_int(*body, "logprobs", 0, 5);
   if (!logprobs) return send_openai_error(res, logprobs.status());
   if (*logprobs) r.top_logprobs = static_cast<int32_t>(**logprobs);
@@ -484,6 +489,7 @@ void completions(ServerState& s, const httplib::Request& req, httplib::Response&
     echo_text = token_prompt.empty() ? pr.prompt : (*lease)->runner().tokenizer->decode(token_prompt, true);
   }
   GenerationSpec spec{std::move(built), r.options, r.n, r.top_logprobs};
+  spec.grammar = r.grammar;
   auto gen = start_generation(s.manager, *lease, std::move(spec), req, &s.metrics, start);
   if (!gen) return send_openai_error(res, gen.status());
   if (r.stream) {
@@ -517,11 +523,13 @@ void completions(ServerState& s, const httplib::Request& req, httplib::Response&
 }  // namespace
 
 void register_openai_routes(httplib::Server& http, ServerState& state) {
-  http.Post("/v1/chat/completions", [&state](const httplib::Request& req, httplib::Response& res) {
-    chat_completions(state, req, res);
-  });
-  http.Post("/v1/completions",
-            [&state](const httplib::Request& req, httplib::Response& res) { completions(state, req, res); });
+  // routed(): hybrid routing may send the request upstream instead (routes_router.cpp).
+  http.Post("/v1/chat/completions", routed(state, [&state](const httplib::Request& req, httplib::Response& res) {
+              chat_completions(state, req, res);
+            }));
+  http.Post("/v1/completions", routed(state, [&state](const httplib::Request& req, httplib::Response& res) {
+              completions(state, req, res);
+            }));
 }
 
 }  // namespace sov::server

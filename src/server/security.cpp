@@ -112,7 +112,11 @@ bool SecurityPolicy::origin_allowed(std::string_view origin, std::string_view ho
 
 bool SecurityPolicy::requires_key(std::string_view method, std::string_view path) const {
   if (api_key_.empty() || method == "OPTIONS") return false;
-  return !((method == "GET" || method == "HEAD") && (path == "/" || path == "/health"));
+  if (method != "GET" && method != "HEAD") return true;
+  // The browser UI's static files hold no data (the page asks for the key, then sends it).
+  const bool ui = path == "/index.html" || path == "/sw.js" || path == "/manifest.webmanifest" ||
+                  path == "/favicon.ico" || path.starts_with("/assets/");
+  return !(path == "/" || path == "/health" || ui);
 }
 
 bool SecurityPolicy::key_ok(std::string_view header) const {

@@ -12,7 +12,8 @@
 // wildcards; "*" alone allows every origin). Allowed origins are echoed in
 // Access-Control-Allow-Origin; others get 403.
 //
-// API key: with SOV_API_KEY set, every request except GET / and GET /health and CORS
+// API key: with SOV_API_KEY set, every request except GET / and GET /health, the browser
+// UI's static files (/index.html, /sw.js, /manifest.webmanifest, /favicon.ico, /assets/) and CORS
 // preflights needs "Authorization: Bearer <key>" (compared in constant time), else 401.
 //
 // Immutable after construction; thread-safe.

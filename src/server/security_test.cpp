@@ -75,6 +75,10 @@ TEST(SecurityPolicy, ApiKey) {
   EXPECT_TRUE(p.requires_key("GET", "/metrics"));
   EXPECT_FALSE(p.requires_key("GET", "/"));
   EXPECT_FALSE(p.requires_key("GET", "/health"));
+  EXPECT_FALSE(p.requires_key("GET", "/assets/js/main.js"));
+  EXPECT_FALSE(p.requires_key("GET", "/sw.js"));
+  EXPECT_TRUE(p.requires_key("POST", "/assets/js/main.js"));
+  EXPECT_TRUE(p.requires_key("GET", "/api/tags"));
   EXPECT_FALSE(p.requires_key("OPTIONS", "/api/chat"));
   EXPECT_TRUE(p.key_ok("Bearer s3cret"));
   EXPECT_TRUE(p.key_ok("bearer s3cret"));

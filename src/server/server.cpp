@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "router/router.h"
 #include "server/http_util.h"
 #include "sovereign/version.h"
 
@@ -19,6 +20,24 @@ thread_local Clock::time_point t_request_start;
 thread_local bool t_request_started = false;
 
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
+// httplib's own body limit: blob uploads (POST /api/blobs/:digest) are model files streamed
+// to disk. Every other route is held to ServerConfig::max_body_bytes before routing.
+constexpr size_t kMaxUploadBytes = size_t{1} << 40;
+
+bool is_blob_upload(const httplib::Request& req) {
+  return req.method == "POST" && req.path.rfind("/api/blobs/", 0) == 0;
+}
+
+bool body_too_large(const httplib::Request& req, size_t limit) {
+  if (is_blob_upload(req) || !req.has_header("Content-Length")) return false;
+  const std::string text = req.get_header_value("Content-Length");
+  uint64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || n > (uint64_t{1} << 50)) return true;  // malformed or absurd
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n > limit;
+}
 
 void send_error(const httplib::Request& req, httplib::Response& res, int status, const std::string& message,
                 const char* code = nullptr) {
@@ -38,7 +57,7 @@ Server::Server(ServerConfig config, std::unique_ptr<ModelResolver> resolver)
   state_ = std::make_unique<ServerState>(ServerState{config_, *resolver_, *manager_, info_cache_, metrics_});
   const int threads = std::max(4, config_.http_threads);
   http_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  http_.set_payload_max_length(config_.max_body_bytes);
+  http_.set_payload_max_length(kMaxUploadBytes);  // see body_too_large() for other routes
   http_.set_read_timeout(std::chrono::seconds(30));
   http_.set_write_timeout(std::chrono::seconds(30));
   http_.set_keep_alive_timeout(30);
@@ -47,6 +66,11 @@ Server::Server(ServerConfig config, std::unique_ptr<ModelResolver> resolver)
   register_model_routes(http_, *state_);
   register_ollama_routes(http_, *state_);
   register_openai_routes(http_, *state_);
+  register_embed_routes(http_, *state_);
+  register_store_routes(http_, *state_);
+  register_web_routes(http_, *state_);
+  register_kb_routes(http_, *state_);
+  register_router_routes(http_, *state_);
 }
 
 Server::~Server() {
@@ -63,6 +87,11 @@ void Server::install_middleware() {
     for (const auto& [k, v] : req.headers) header_bytes += k.size() + v.size() + 4;
     if (header_bytes > kMaxHeaderBytes) {
       send_error(req, res, 431, "request headers too large");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (body_too_large(req, config_.max_body_bytes)) {
+      res.set_header("Connection", "close");  // the unread body must not be taken as a request
+      send_error(req, res, 413, "request body too large");
       return httplib::Server::HandlerResponse::Handled;
     }
     const std::string host = req.get_header_value("Host");
@@ -177,9 +206,6 @@ void Server::stop() {
 }
 
 void register_basic_routes(httplib::Server& http, ServerState& state) {
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("Sovereign is running", "text/plain; charset=utf-8");
-  });
   http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
     send_json(res, json{{"status", "ok"}, {"version", SOV_VERSION_STRING}});
   });
@@ -187,7 +213,9 @@ void register_basic_routes(httplib::Server& http, ServerState& state) {
     send_json(res, json{{"version", SOV_VERSION_STRING}});
   });
   http.Get("/metrics", [&state](const httplib::Request&, httplib::Response& res) {
-    res.set_content(state.metrics.render(state.manager.loaded()), "text/plain; version=0.0.4; charset=utf-8");
+    std::string text = state.metrics.render(state.manager.loaded());
+    if (state.config.router) text += state.config.router->render_metrics();  // per-backend usage
+    res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
   });
 }
 

@@ -71,6 +71,16 @@ void register_basic_routes(httplib::Server& http, ServerState& state);
 void register_model_routes(httplib::Server& http, ServerState& state);
 void register_ollama_routes(httplib::Server& http, ServerState& state);
 void register_openai_routes(httplib::Server& http, ServerState& state);
+void register_embed_routes(httplib::Server& http, ServerState& state);  // routes_embed.cpp
+void register_store_routes(httplib::Server& http, ServerState& state);  // routes_store.cpp
+// GET / (the browser UI, or "Sovereign is running" for non-browser clients) and its assets.
+void register_web_routes(httplib::Server& http, ServerState& state);
+void register_kb_routes(httplib::Server& http, ServerState& state);  // routes_kb.cpp
+// Hybrid routing (routes_router.cpp): /api/route, /api/route/explain, /api/audit; routed()
+// wraps a local generation handler so that config.router decides local vs upstream first
+// (with no router it is the handler itself).
+void register_router_routes(httplib::Server& http, ServerState& state);
+httplib::Server::Handler routed(ServerState& state, httplib::Server::Handler local);
 
 // True for paths answered in OpenAI's error shape.
 inline bool is_openai_path(const std::string& path) {

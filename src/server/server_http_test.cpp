@@ -358,9 +358,11 @@ TEST(Http, OllamaErrorPaths) {
   expect_ollama_error(
       c.Post("/api/generate", R"({"model": "stories260K", "prompt": "x", "images": ["aGk="]})", kJson), 400,
       "images");
-  expect_ollama_error(
-      c.Post("/api/generate", R"({"model": "stories260K", "prompt": "x", "format": "json"})", kJson), 400,
-      "format");
+  // "format" is enforced by a grammar (server_grammar_test.cpp); what it cannot enforce is a 400.
+  expect_ollama_error(c.Post("/api/generate",
+                             R"({"model": "stories260K", "prompt": "x", "format": {"type": "array", "uniqueItems": true}})",
+                             kJson),
+                      400, "uniqueItems");
   expect_ollama_error(
       c.Post("/api/generate", R"({"model": "stories260K", "prompt": "x", "format": "xml"})", kJson), 400);
   expect_ollama_error(
@@ -546,8 +548,10 @@ TEST(Http, OpenAiErrorPaths) {
   expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "temperature": 5})"), 400);
   expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "n": 0})"), 400);
   expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "max_tokens": "ten"})"), 400);
-  expect_openai_error(
-      post("/v1/chat/completions", "{" + m + R"(, "response_format": {"type": "json_object"}})"), 400);
+  expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "response_format": {"type": "xml"}})"), 400);
+  expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "response_format": {"type": "json_schema",
+      "json_schema": {"name": "x", "strict": true, "schema": {"type": "string", "pattern": "\\bx"}}}})"),
+                      400);
   expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "tool_choice": "sometimes"})"), 400);
   expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "top_logprobs": 3})"), 400);
   expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "logprobs": true, "top_logprobs": 30})"),

@@ -1,5 +1,7 @@
 #include "server/server_test_util.h"
 
+#include "server/store_resolver.h"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -28,8 +30,11 @@ TestServer::TestServer(const std::string& testdata, const std::function<void(Ser
   config.num_parallel = 4;
   config.http_threads = 32;
   if (tweak) tweak(config);
-  server_ = std::make_unique<Server>(config,
-                                     std::make_unique<DirectoryResolver>(config.models_dir, config.preload));
+  // The models folder is the store root: loose GGUF files there are served by their stem,
+  // store models by name. No read-only Ollama store: tests never see the user's models.
+  store::StoreOptions store_options;
+  store_options.root = config.models_dir;
+  server_ = std::make_unique<Server>(config, std::make_unique<StoreResolver>(store_options, config.preload));
   Status s = server_->start();
   if (!s) throw std::runtime_error(s.to_string());
 }

@@ -56,6 +56,15 @@ cmp -s "$path" "$model" || fail "pulled blob differs from the test model"
 want=$("$sov" generate -m "$model" -p "Once upon a time" -n 16 --temp 0 2>/dev/null)
 got=$("$sov" generate -m "$path" -p "Once upon a time" -n 16 --temp 0 2>/dev/null)
 [ -n "$want" ] && [ "$got" = "$want" ] || fail "generation differs: '$got' vs '$want'"
+# Commands that take MODEL accept a store name.
+got=$("$sov" generate -m stories -p "Once upon a time" -n 16 --temp 0 2>/dev/null)
+[ "$got" = "$want" ] || fail "generate by name: '$got' vs '$want'"
+"$sov" eval -m stories --tokens "1 403 407" --logits "$tmp/by_name.f32" 2>/dev/null || fail "eval by name"
+"$sov" bench -m stories -p 4 -n 2 -r 1 >/dev/null 2>&1 || fail "bench by name"
+set +e
+err=$("$sov" generate -m nosuch -p hi 2>&1 >/dev/null); rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q 'not found' <<<"$err" || fail "generate unknown name: rc=$rc $err"
 
 # show --modelfile recreates the same model.
 "$sov" show stories --modelfile >"$tmp/Modelfile.shown"

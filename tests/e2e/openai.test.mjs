@@ -135,3 +135,99 @@ test('aborting a stream frees the slot', async () => {
   const r = await client.completions.create({ model: TINY, prompt: 'Hello', max_tokens: 3 });
   assert.equal(r.choices.length, 1);
 });
+
+// Structured output: the grammar makes even a toy model at a high temperature emit valid JSON.
+const petSchema = {
+  type: 'object',
+  properties: {
+    animal: { enum: ['cat', 'dog', 'bird'] },
+    legs: { type: 'integer', minimum: 0, maximum: 8 },
+    name: { type: 'string', minLength: 1, maxLength: 8 },
+  },
+  required: ['animal', 'legs', 'name'],
+  additionalProperties: false,
+};
+function assertPet(text) {
+  const pet = JSON.parse(text);
+  assert.deepEqual(Object.keys(pet).sort(), ['animal', 'legs', 'name'], text);
+  assert.ok(['cat', 'dog', 'bird'].includes(pet.animal), text);
+  assert.ok(Number.isInteger(pet.legs) && pet.legs >= 0 && pet.legs <= 8, text);
+  assert.ok(typeof pet.name === 'string' && [...pet.name].length >= 1 && [...pet.name].length <= 8, text);
+}
+
+test('response_format json_schema output parses and validates, streamed and not', async () => {
+  const response_format = { type: 'json_schema', json_schema: { name: 'pet', strict: true, schema: petSchema } };
+  const messages = [{ role: 'user', content: 'Describe a pet as JSON.' }];
+  const r = await client.chat.completions.create({
+    model: STORIES, messages, response_format, temperature: 1.5, seed: 11, n: 2, max_tokens: 300,
+  });
+  for (const c of r.choices) {
+    assert.equal(c.finish_reason, 'stop');
+    assertPet(c.message.content);
+  }
+  const stream = await client.chat.completions.create({
+    model: STORIES, messages, response_format, temperature: 1.5, seed: 12, max_tokens: 300, stream: true,
+  });
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+  assertPet(text);
+  await assert.rejects(
+    client.chat.completions.create({ model: STORIES, messages, response_format: { type: 'json_schema',
+      json_schema: { name: 'x', strict: true, schema: { type: 'array', uniqueItems: true } } } }),
+    (e) => e.status === 400 && /uniqueItems/.test(e.message));
+});
+
+test('forced tool call (tool_choice named) round trip, streamed and not', async () => {
+  const tools = [{
+    type: 'function',
+    function: { name: 'get_weather', description: 'Weather in a city',
+      parameters: { type: 'object', properties: { city: { enum: ['Paris', 'Oslo'] }, days: { type: 'integer', minimum: 1, maximum: 3 } },
+        required: ['city', 'days'], additionalProperties: false } },
+  }, {
+    type: 'function',
+    function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string', maxLength: 6 } } } },
+  }];
+  const tool_choice = { type: 'function', function: { name: 'get_weather' } };
+  const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
+  const checkArgs = (args) => {
+    const a = JSON.parse(args);
+    assert.ok(['Paris', 'Oslo'].includes(a.city), args);
+    assert.ok(Number.isInteger(a.days) && a.days >= 1 && a.days <= 3, args);
+  };
+  const r = await client.chat.completions.create({
+    model: STORIES, messages, tools, tool_choice, temperature: 1.5, seed: 3, max_tokens: 200,
+  });
+  const choice = r.choices[0];
+  assert.equal(choice.finish_reason, 'tool_calls');
+  assert.equal(choice.message.tool_calls.length, 1);
+  const call = choice.message.tool_calls[0];
+  assert.equal(call.function.name, 'get_weather');
+  checkArgs(call.function.arguments);
+
+  const stream = await client.chat.completions.create({
+    model: STORIES, messages, tools, tool_choice, temperature: 1.5, seed: 4, max_tokens: 200, stream: true,
+  });
+  const calls = [];
+  let finish = null;
+  for await (const chunk of stream) {
+    const c = chunk.choices[0];
+    if (!c) continue;
+    for (const tc of c.delta?.tool_calls ?? []) {
+      calls[tc.index] ??= { name: '', arguments: '' };
+      calls[tc.index].name += tc.function?.name ?? '';
+      calls[tc.index].arguments += tc.function?.arguments ?? '';
+    }
+    finish = c.finish_reason ?? finish;
+  }
+  assert.equal(finish, 'tool_calls');
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].name, 'get_weather');
+  checkArgs(calls[0].arguments);
+
+  // The round trip: the call and its result go back; the model answers in text.
+  const answer = await client.chat.completions.create({
+    model: STORIES, tools, max_tokens: 8, temperature: 0,
+    messages: [...messages, choice.message, { role: 'tool', tool_call_id: call.id, content: '{"temperature": 21}' }],
+  });
+  assert.equal(answer.choices[0].message.role, 'assistant');
+});

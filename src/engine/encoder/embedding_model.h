@@ -1,14 +1,17 @@
-// Text embeddings: a loaded embedding model (bert, nomic-bert) with its tokenizer, turning
-// texts into one vector each. This is the API the CLI and the server call.
+// Text embeddings: a loaded embedding model with its tokenizer, turning texts into one vector
+// each. This is the API the CLI and the server call. Any model loads: encoders (bert,
+// nomic-bert) run through the Encoder, decoder architectures (llama, qwen2, ...) through an
+// engine Context in embeddings mode (decoder_embedder.h: causal attention, last-token
+// pooling unless the GGUF says otherwise).
 //
 //   auto model = EmbeddingModel::load("bge-small.gguf");
 //   auto result = (*model)->embed({"first text", "second text"}, EmbedOptions{});
 //   // result->embeddings[i]: n_embd floats (or `dimensions`), L2-normalised by default.
 //
-// Texts are tokenized with the model's own tokenizer ([CLS] ... [SEP] for WordPiece), packed
-// into micro-batches of up to n_batch tokens and run through the encoder together; each
+// Texts are tokenized with the model's own tokenizer ([CLS] ... [SEP] for WordPiece, BOS ...
+// for decoders), packed into micro-batches of up to n_batch tokens and run together; each
 // input attends only to itself and meets the same arithmetic wherever it sits in a batch, so
-// its vector is bit-identical however inputs are batched.
+// its vector is the same however inputs are batched (bit-identical for encoders).
 // Pooling comes from the GGUF (`<arch>.pooling_type`) unless the request overrides it.
 // An input longer than the model's context is an error unless `truncate` is set; then its
 // tokens are cut to the context, keeping the trailing special token ([SEP]).
@@ -29,8 +32,9 @@
 
 #include "base/status.h"
 #include "base/thread_pool.h"
-#include "engine/encoder/encoder.h"
+#include "engine/encoder/embedding_backend.h"
 #include "engine/encoder/encoder_model.h"
+#include "engine/model.h"
 #include "gguf/file.h"
 #include "tokenizer/tokenizer.h"
 
@@ -39,10 +43,13 @@ namespace sov::engine {
 struct EmbeddingModelParams {
   int n_threads = 0;       // 0: physical cores (ignored when `pool` is given)
   int32_t n_batch = 2048;  // tokens per forward pass (a longer single input still runs whole)
-  // A pool to run on instead of an own one (not owned; must outlive the model). The caller
-  // then guarantees that nothing else runs on it during embed() (e.g. a scheduler that
-  // interleaves embedding jobs with decode steps on one pool).
+  // An encoder's pool to run on instead of an own one (not owned; must outlive the model).
+  // The caller then guarantees that nothing else runs on it during embed(). Decoders
+  // always run on their Context's own pool.
   ThreadPool* pool = nullptr;
+  // Decoders: the longest input (0: min(4096, trained context)). Encoders always accept
+  // their trained context.
+  int32_t n_ctx = 0;
 };
 
 struct EmbedOptions {
@@ -66,7 +73,12 @@ class EmbeddingModel {
   static Result<std::unique_ptr<EmbeddingModel>> load(const std::string& path,
                                                       EmbeddingModelParams params = {});
 
-  // True when the file's architecture is one load() accepts.
+  // Loads a decoder model that is already loaded for generation (weights shared).
+  static Result<std::unique_ptr<EmbeddingModel>> from_decoder(std::shared_ptr<const Model> model,
+                                                              EmbeddingModelParams params = {});
+
+  // True for encoder-only architectures (bert, nomic-bert): models that only embed.
+  // Decoder architectures load too (they generate as well).
   static bool is_embedding_arch(std::string_view arch);
 
   // One vector per text. Errors (nothing is returned partially): an input over the context
@@ -83,30 +95,36 @@ class EmbeddingModel {
 
   // The ids embed() evaluates for a text, before truncation.
   std::vector<int32_t> tokenize(std::string_view text) const;
+  // tokenize() for every text, then the context rule: an input over `limit` tokens (0 or
+  // more than n_ctx(): n_ctx()) is cut (keeping the trailing special tokens, as embed() does)
+  // when `truncate`, else an OutOfRange error naming it. The result is ready for
+  // embed_tokens(), e.g. in chunks.
+  Result<std::vector<std::vector<int32_t>>> tokenize_all(const std::vector<std::string>& texts, bool truncate,
+                                                         int32_t limit = 0) const;
 
-  int32_t n_embd() const { return model_->n_embd(); }
-  int32_t n_ctx() const { return model_->n_ctx(); }
-  Pooling pooling() const { return model_->hparams().pooling; }
-  const std::string& arch() const { return model_->hparams().base.arch; }
-  const EncoderModel& encoder_model() const { return *model_; }
+  int32_t n_embd() const { return backend_->n_embd(); }
+  int32_t n_ctx() const { return backend_->n_ctx(); }
+  Pooling pooling() const { return backend_->default_pooling(); }
+  const std::string& arch() const { return backend_->arch(); }
   const tokenizer::Tokenizer& tokenizer() const { return *tokenizer_; }
 
  private:
-  EmbeddingModel(std::shared_ptr<const EncoderModel> model, std::unique_ptr<tokenizer::Tokenizer> tok,
-                 EmbeddingModelParams params);
-  // Cuts ids to the context, keeping the last `keep_tail` ids (trailing special tokens).
-  void truncate_ids(std::vector<int32_t>* ids, int32_t keep_tail) const;
+  EmbeddingModel(std::unique_ptr<EmbeddingBackend> backend, std::unique_ptr<tokenizer::Tokenizer> tok,
+                 EmbeddingModelParams params, std::unique_ptr<ThreadPool> own_pool);
+  // Cuts ids to `limit` (0: the context), keeping the last `keep_tail` ids (trailing
+  // special tokens).
+  void truncate_ids(std::vector<int32_t>* ids, int32_t keep_tail, int32_t limit = 0) const;
   Result<EmbedResult> run(std::vector<std::vector<int32_t>> inputs, const EmbedOptions& options,
                           int32_t keep_tail);
 
-  std::shared_ptr<const EncoderModel> model_;
   std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
   int32_t n_batch_;
   int32_t special_tail_ = 0;  // special tokens the tokenizer appends after the text ([SEP])
 
-  std::mutex mutex_;                      // guards the pool's use and encoder_
-  std::unique_ptr<ThreadPool> own_pool_;  // null when the caller supplied one
-  Encoder encoder_;
+  std::mutex mutex_;                      // guards the backend and its pool
+  std::unique_ptr<ThreadPool> own_pool_;  // encoders: null when the caller supplied one
+  std::unique_ptr<EmbeddingBackend> backend_;
+  std::vector<float> pooled_;  // [inputs of a micro-batch][n_embd]
 };
 
 }  // namespace sov::engine

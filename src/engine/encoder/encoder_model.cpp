@@ -20,16 +20,7 @@ Result<EncoderHParams> read_encoder_hparams(const gguf::File& f, const std::stri
   if (auto causal = f.get_bool(p + "attention.causal")) hp.causal = *causal;
 
   if (auto pooling = f.get_int(p + "pooling_type")) {
-    switch (*pooling) {
-      case 0: hp.pooling = Pooling::kNone; break;
-      case 1: hp.pooling = Pooling::kMean; break;
-      case 2: hp.pooling = Pooling::kCls; break;
-      case 3: hp.pooling = Pooling::kLast; break;
-      case 4: return Status::unsupported("pooling type 4 (rank, a reranker head) is not supported");
-      default:
-        return Status::corrupt(
-            fmt::format("metadata '{}pooling_type' = {} is not a pooling type", p, *pooling));
-    }
+    SOV_ASSIGN_OR_RETURN(hp.pooling, pooling_from_gguf(*pooling));
   }  // absent: mean, what sentence-embedding models almost always use
 
   if (arch == kNomicBert) {
@@ -85,6 +76,17 @@ Status bind_layer(const WeightBinder& b, const EncoderHParams& ehp, int l, Encod
 }
 
 }  // namespace
+
+Result<Pooling> pooling_from_gguf(int64_t value) {
+  switch (value) {
+    case 0: return Pooling::kNone;
+    case 1: return Pooling::kMean;
+    case 2: return Pooling::kCls;
+    case 3: return Pooling::kLast;
+    case 4: return Status::unsupported("pooling type 4 (rank, a reranker head) is not supported");
+    default: return Status::corrupt(fmt::format("pooling_type {} is not a pooling type", value));
+  }
+}
 
 std::string_view pooling_name(Pooling p) {
   switch (p) {

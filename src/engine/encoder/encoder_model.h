@@ -33,6 +33,8 @@ enum class Pooling : int32_t { kNone = 0, kMean = 1, kCls = 2, kLast = 3 };
 std::string_view pooling_name(Pooling p);
 // Accepts the names above (case-sensitive); InvalidArgument otherwise.
 Result<Pooling> parse_pooling(std::string_view name);
+// The value of GGUF's `<arch>.pooling_type` (0..3; 4, rank, is unsupported).
+Result<Pooling> pooling_from_gguf(int64_t value);
 
 struct EncoderHParams {
   // n_vocab, n_ctx_train, n_embd, n_layer, n_head, head_dim, n_ff, norm_eps (LayerNorm eps)

@@ -237,6 +237,17 @@ TEST_P(EncoderModelTest, TruncationKeepsSepOrFails) {
   EXPECT_EQ(plain->n_tokens[0], 512);
   EXPECT_GT(max_abs_diff(cut->embeddings[1].data(), plain->embeddings[0].data(), m->n_embd()), 1e-4);
 
+  // tokenize_all applies the same rule, also to a lower limit: [SEP] stays last.
+  auto tokenized = m->tokenize_all({long_text}, true);
+  ASSERT_TRUE(tokenized.is_ok());
+  EXPECT_EQ((*tokenized)[0], want);
+  auto limited = m->tokenize_all({long_text}, true, 8);
+  ASSERT_TRUE(limited.is_ok());
+  std::vector<int32_t> want8(ids.begin(), ids.begin() + 7);
+  want8.push_back(102);
+  EXPECT_EQ((*limited)[0], want8);
+  EXPECT_EQ(m->tokenize_all({long_text}, false).status().code(), ErrorCode::kOutOfRange);
+
   // Exactly the context fits without truncation.
   std::vector<int32_t> exact(ids.begin(), ids.begin() + 512);
   EXPECT_TRUE(m->embed_tokens({exact}).is_ok());
@@ -280,13 +291,16 @@ TEST_P(EncoderModelTest, BadInputs) {
 INSTANTIATE_TEST_SUITE_P(Models, EncoderModelTest,
                          ::testing::Values("synth-bert-F32", "synth-nomic-bert-F32"));
 
-TEST(EncoderLoad, RefusesOtherArchitectures) {
+TEST(EncoderLoad, ArchitecturesAndMissingFiles) {
   SOV_REQUIRE_TESTDATA(dir);
-  auto decoder = EmbeddingModel::load(dir + "/models/synth-llama-F32.gguf");
+  // Decoders load as embedders (decoder_embedder_test.cpp); EncoderModel itself refuses them.
+  EXPECT_TRUE(EmbeddingModel::load(dir + "/models/synth-llama-F32.gguf", {.n_threads = 1}).is_ok());
+  auto decoder = EncoderModel::load(dir + "/models/synth-llama-F32.gguf");
   ASSERT_FALSE(decoder.is_ok());
   EXPECT_EQ(decoder.status().code(), ErrorCode::kUnsupported);
   EXPECT_NE(decoder.status().message().find("'llama'"), std::string::npos) << decoder.status().message();
   EXPECT_FALSE(EmbeddingModel::load(dir + "/models/does-not-exist.gguf").is_ok());
+  EXPECT_FALSE(EmbeddingModel::load(dir + "/models/negative/tinyllamas-stories-260k-f32.gguf").is_ok());
   EXPECT_TRUE(EmbeddingModel::is_embedding_arch("bert"));
   EXPECT_TRUE(EmbeddingModel::is_embedding_arch("nomic-bert"));
   EXPECT_FALSE(EmbeddingModel::is_embedding_arch("llama"));
