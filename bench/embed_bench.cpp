@@ -7,7 +7,7 @@
 //
 //   embed_bench [--threads N] [--len TOKENS] [--batches 1,8,32] [--type f32|f16|q8_0|...]
 //               [--models synth-bert,bge-small,bert-base,nomic-embed] [--min-time SECONDS]
-//               [--files A.gguf,B.gguf] [--write DIR] [--json]
+//               [--files A.gguf,B.gguf] [--write DIR] [--json] [--n-batch TOKENS]
 //
 // --write DIR writes the synthetic models of --models as DIR/<model>-<TYPE>.gguf and exits
 // (bench/compare_embed feeds the same files to llama.cpp); --files benchmarks GGUF files
@@ -56,6 +56,7 @@ struct Options {
   std::vector<std::string> files;
   std::string write_dir;
   bool json = false;
+  int32_t n_batch = 2048;  // tokens per forward pass (the server uses max(512, its n_batch))
 };
 
 std::vector<std::string> split(const std::string& list) {
@@ -89,6 +90,8 @@ bool parse(int argc, char** argv, Options* o) {
       o->files = split(argv[++i]);
     } else if (a == "--write" && has_value) {
       o->write_dir = argv[++i];
+    } else if (a == "--n-batch" && has_value) {
+      o->n_batch = std::atoi(argv[++i]);
     } else if (a == "--json") {
       o->json = true;
     } else if (a == "--type" && has_value) {
@@ -125,7 +128,7 @@ Bench load_file(const std::string& path, const Options& o) {
   Bench b;
   b.name = path.substr(path.rfind('/') + 1);
   if (b.name.size() > 5 && b.name.ends_with(".gguf")) b.name.resize(b.name.size() - 5);
-  auto m = engine::EmbeddingModel::load(path, {.n_threads = o.threads});
+  auto m = engine::EmbeddingModel::load(path, {.n_threads = o.threads, .n_batch = o.n_batch});
   if (!m) {
     std::fprintf(stderr, "%s\n", m.status().message().c_str());
     return b;
@@ -167,7 +170,7 @@ Bench load(const std::string& name, const Options& o, const std::shared_ptr<cons
   if (name == "synth-bert") return load_file(testdata_dir() + "/models/synth-bert-F32.gguf", o);
   Bench b;
   b.name = name;
-  engine::EmbeddingModelParams params{.n_threads = o.threads};
+  engine::EmbeddingModelParams params{.n_threads = o.threads, .n_batch = o.n_batch};
   b.bytes = synthetic_bytes(name, o, *vocab);
   if (b.bytes.empty()) return b;
   auto file = gguf::File::parse(b.bytes);
@@ -205,7 +208,8 @@ int main(int argc, char** argv) {
       for (char& c : type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       const std::string path = o.write_dir + "/" + name + "-" + type + ".gguf";
       std::FILE* f = std::fopen(path.c_str(), "wb");
-      if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size() || std::fclose(f) != 0) {
+      if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size() ||
+          std::fclose(f) != 0) {
         std::fprintf(stderr, "cannot write %s\n", path.c_str());
         return 1;
       }
@@ -263,10 +267,11 @@ int main(int argc, char** argv) {
       const double per_batch = elapsed / runs;
       const double cpu_per_batch = (cpu_seconds() - cpu_start) / runs;
       if (o.json) {
-        std::printf("%s  {\"model\": \"%s\", \"arch\": \"%s\", \"batch\": %d, \"len\": %d, \"samples_eps\": [%s], "
-                    "\"avg_eps\": %f, \"cpu_ms\": %f}",
-                    first_row ? "" : ",\n", b.name.c_str(), m.arch().c_str(), batch, len, samples.c_str(),
-                    batch / per_batch, cpu_per_batch * 1e3);
+        std::printf(
+            "%s  {\"model\": \"%s\", \"arch\": \"%s\", \"batch\": %d, \"len\": %d, \"samples_eps\": [%s], "
+            "\"avg_eps\": %f, \"cpu_ms\": %f}",
+            first_row ? "" : ",\n", b.name.c_str(), m.arch().c_str(), batch, len, samples.c_str(),
+            batch / per_batch, cpu_per_batch * 1e3);
         first_row = false;
         std::fflush(stdout);
         continue;

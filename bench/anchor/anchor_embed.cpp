@@ -8,13 +8,15 @@
 //     UBATCH, as llama-embedding sets them for non-causal models), each input its own
 //     sequence, then llama_get_embeddings_seq for every input and an L2 normalisation;
 //   - one warm-up batch, then REPS timed batches; embeddings/s = batch / seconds.
-// Prints JSON: [{"batch", "len", "ubatch", "samples_eps": [...], "avg_eps", "model_size", ...}].
+// Prints JSON: [{"batch", "len", "ubatch", "samples_eps": [...], "avg_eps", "cpu_ms", ...}]
+// (cpu_ms: process CPU time per batch, all threads).
 //
 //   anchor_embed -m FILE [--len 256] [--batches 1,32] [--ubatch 2048] [-t THREADS] [-r REPS]
 //                [--first 101] [--last 102] [--pooling mean|cls|last]
 //
 // The CPU backend variant (libggml-cpu-<variant>.so) is loaded from the directory of this
 // executable, or from GGML_BACKEND_DIR when set; the one chosen is printed to stderr.
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -35,6 +37,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string g_loaded_variant;
+
+// CPU seconds of the whole process (all threads), to see how much other load took.
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
 
 void log_callback(ggml_log_level level, const char* text, void*) {
   const char* hit = std::strstr(text, "loaded CPU backend from ");
@@ -69,8 +78,8 @@ std::vector<int> split_ints(const std::string& list) {
 }
 
 // Embeds every input once: packs whole inputs into decode calls of up to `ubatch` tokens.
-bool embed_all(llama_context* ctx, const std::vector<std::vector<llama_token>>& inputs, int ubatch, int n_embd,
-               llama_batch* batch, std::vector<float>* out) {
+bool embed_all(llama_context* ctx, const std::vector<std::vector<llama_token>>& inputs, int ubatch,
+               int n_embd, llama_batch* batch, std::vector<float>* out) {
   llama_memory_t mem = llama_get_memory(ctx);
   size_t first = 0;
   while (first < inputs.size()) {
@@ -216,6 +225,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::vector<double> eps;
+    const double cpu_start = cpu_seconds();
     for (int r = 0; r < reps; ++r) {
       const auto start = Clock::now();
       if (!embed_all(ctx, inputs, per_call, n_embd, &batch, &out)) {
@@ -224,15 +234,16 @@ int main(int argc, char** argv) {
       }
       eps.push_back(n_inputs / std::chrono::duration<double>(Clock::now() - start).count());
     }
+    const double cpu_ms = (cpu_seconds() - cpu_start) / reps * 1e3;
     double mean = 0;
     for (double x : eps) mean += x / eps.size();
     std::string samples;
     for (double x : eps) samples += (samples.empty() ? "" : ", ") + std::to_string(x);
     std::printf(
         "  {\"batch\": %d, \"len\": %d, \"ubatch\": %d, \"n_threads\": %d, \"model_size\": %llu, "
-        "\"samples_eps\": [%s], \"avg_eps\": %f}%s\n",
+        "\"samples_eps\": [%s], \"avg_eps\": %f, \"cpu_ms\": %f}%s\n",
         n_inputs, len, per_call, threads, static_cast<unsigned long long>(llama_model_size(model)),
-        samples.c_str(), mean, bi + 1 < batches.size() ? "," : "");
+        samples.c_str(), mean, cpu_ms, bi + 1 < batches.size() ? "," : "");
     std::fflush(stdout);
     llama_batch_free(batch);
     llama_free(ctx);

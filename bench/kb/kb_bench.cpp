@@ -3,9 +3,12 @@
 // base sizes, and HNSW recall@10 against exact search.
 //
 //   kb_bench [--embed-model FILE] [--sizes 10000,100000] [--files 2000] [--queries 200]
+//            [--vectors clustered|random] [--dim 384]
 //
-// Query latency excludes the query embedding (the vectors are random, dim 384, given to
-// search() by a fixed embedder), as the target in the issue does.
+// Query latency excludes the query embedding (the vectors are synthetic, given to search()
+// by a fixed embedder), as the target in the issue does. Vectors are "clustered" by default:
+// each document's chunks lie around one of n/50 topic directions (cosine ~0.8 to it), as
+// real embeddings cluster; "random" gives uniform random directions, HNSW's worst case.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -60,7 +63,10 @@ std::vector<float> random_unit(std::mt19937& rng, int dim) {
   std::normal_distribution<float> g;
   std::vector<float> v(static_cast<size_t>(dim));
   float n = 0;
-  for (float& x : v) n += (x = g(rng)) * x;
+  for (float& x : v) {
+    x = g(rng);
+    n += x * x;
+  }
   for (float& x : v) x /= std::sqrt(n);
   return v;
 }
@@ -144,9 +150,12 @@ void bench_ingest(const std::string& dir, const std::string& embed_model, int fi
   std::printf("\n");
 }
 
-void bench_queries(const std::string& dir, int64_t n_chunks, int n_queries) {
-  const int dim = 384;
+void bench_queries(const std::string& dir, int64_t n_chunks, int n_queries, bool clustered, int dim) {
   std::mt19937 rng(2);
+  std::vector<std::vector<float>> topics;
+  for (int64_t t = 0; clustered && t < std::max<int64_t>(100, n_chunks / 50); ++t)
+    topics.push_back(random_unit(rng, dim));
+  std::uniform_int_distribution<size_t> pick_topic(0, topics.empty() ? 0 : topics.size() - 1);
   auto vocab = make_vocabulary(rng, 30000);
   std::string kbdir = dir + "/q" + std::to_string(n_chunks);
   auto base = kb::KnowledgeBase::create(kbdir, {.embed_model = "random-384"});
@@ -160,6 +169,7 @@ void bench_queries(const std::string& dir, int64_t n_chunks, int n_queries) {
   std::vector<int64_t> ids;
   auto gen = b.embed_gen();
   for (int64_t d = 0; d * 20 < n_chunks; ++d) {
+    const std::vector<float>* topic = topics.empty() ? nullptr : &topics[pick_topic(rng)];
     std::vector<kb::KnowledgeBase::NewChunk> chunks;
     for (int c = 0; c < 20 && d * 20 + c < n_chunks; ++c) {
       kb::KnowledgeBase::NewChunk nc;
@@ -167,6 +177,14 @@ void bench_queries(const std::string& dir, int64_t n_chunks, int n_queries) {
       nc.chunk.line_first = c * 5 + 1;
       nc.chunk.line_last = c * 5 + 5;
       nc.vector = random_unit(rng, dim);
+      if (topic) {  // topic + 0.75 * noise: cosine ~0.8 to the topic, ~0.64 between siblings
+        float norm = 0;
+        for (int j = 0; j < dim; ++j) {
+          nc.vector[j] = (*topic)[j] + 0.75f * nc.vector[j];
+          norm += nc.vector[j] * nc.vector[j];
+        }
+        for (float& x : nc.vector) x /= std::sqrt(norm);
+      }
       chunks.push_back(std::move(nc));
     }
     kb::DocumentRow doc{0, "/bench/doc" + std::to_string(d) + ".md", std::to_string(d), 0, 1000, "markdown"};
@@ -205,7 +223,10 @@ void bench_queries(const std::string& dir, int64_t n_chunks, int n_queries) {
         if (near) {
           const float* base_v = flat.data() + pick(rng) * dim;
           float norm = 0;
-          for (int j = 0; j < dim; ++j) norm += (qv[j] = base_v[j] + qv[j]) * qv[j];
+          for (int j = 0; j < dim; ++j) {
+            qv[j] += base_v[j];
+            norm += qv[j] * qv[j];
+          }
           for (float& x : qv) x /= std::sqrt(norm);
         }
         auto exact = kb::exact_search(qv, flat, ids, 10);
@@ -219,10 +240,11 @@ void bench_queries(const std::string& dir, int64_t n_chunks, int n_queries) {
     };
     double r_uniform = recall(false), r_near = recall(true);
     std::printf(
-        "### %lld chunks\n\ninsert %.1f s (%.0f chunks/s incl. FTS), HNSW build %.1f s; recall@10 vs exact "
-        "(ef 256): %.3f for uniform random queries, %.3f for queries near a stored vector\n\n",
-        static_cast<long long>(n_chunks), insert_s, static_cast<double>(n_chunks) / insert_s, build_s,
-        r_uniform, r_near);
+        "### %lld chunks (%s vectors, dim %d)\n\ninsert %.1f s (%.0f chunks/s incl. FTS), HNSW build %.1f s; "
+        "recall@10 vs exact (ef 256): %.3f for uniform random queries, %.3f for queries near a stored "
+        "vector\n\n",
+        static_cast<long long>(n_chunks), clustered ? "clustered" : "random", dim, insert_s,
+        static_cast<double>(n_chunks) / insert_s, build_s, r_uniform, r_near);
   }
 
   FixedEmbedder embedder(dim);
@@ -235,6 +257,15 @@ void bench_queries(const std::string& dir, int64_t n_chunks, int n_queries) {
       query.mode = mode;
       query.k = 10;
       embedder.next = random_unit(rng, dim);
+      if (clustered) {  // a question about one passage: near a stored vector
+        const std::vector<float>& near = vectors[static_cast<size_t>(rng() % vectors.size())];
+        float norm = 0;
+        for (int j = 0; j < dim; ++j) {
+          embedder.next[j] += near[j];
+          norm += embedder.next[j] * embedder.next[j];
+        }
+        for (float& x : embedder.next) x /= std::sqrt(norm);
+      }
       auto t = Clock::now();
       auto hits = kb::search(b, query, &embedder);
       times.push_back(ms_since(t));
@@ -254,7 +285,8 @@ void bench_queries(const std::string& dir, int64_t n_chunks, int n_queries) {
 int main(int argc, char** argv) {
   std::string embed_model;
   std::vector<int64_t> sizes = {10000, 100000};
-  int files = 2000, queries = 200;
+  int files = 2000, queries = 200, dim = 384;
+  bool clustered = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--embed-model")
@@ -263,6 +295,10 @@ int main(int argc, char** argv) {
       files = std::atoi(argv[i + 1]);
     else if (a == "--queries")
       queries = std::atoi(argv[i + 1]);
+    else if (a == "--dim")
+      dim = std::atoi(argv[i + 1]);
+    else if (a == "--vectors")
+      clustered = std::string(argv[i + 1]) != "random";
     else if (a == "--sizes") {
       sizes.clear();
       std::string s = argv[i + 1];
@@ -279,9 +315,10 @@ int main(int argc, char** argv) {
   std::string dir =
       std::filesystem::temp_directory_path().string() + "/sov_kb_bench_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
-  bench_ingest(dir, embed_model, files);
-  std::printf("## Queries (k = 10, random 384-dim vectors, query embedding excluded)\n\n");
-  for (int64_t n : sizes) bench_queries(dir, n, queries);
+  if (files > 0) bench_ingest(dir, embed_model, files);
+  std::printf("## Queries (k = 10, %s %d-dim vectors, query embedding excluded)\n\n",
+              clustered ? "clustered" : "random", dim);
+  for (int64_t n : sizes) bench_queries(dir, n, queries, clustered, dim);
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -1,10 +1,18 @@
-// Server load benchmark: 1, 2, 4, 8 concurrent streaming clients against a running
-// `sov serve` (Ollama API), reporting aggregate generation tok/s and time to first token
-// (p50/p99), then TTFT with and without a cached 1,000-token prefix.
+// Server load benchmark against a running `sov serve` (Ollama API), all targets of issue 7 in
+// one run:
+//   1. `sov bench` generation speed on the same file and threads (once per round, median),
+//      when --sov and --gguf are given;
+//   2. 1, 2, 4, 8 concurrent streaming clients: aggregate generation tok/s and time to first
+//      token (p50/p99), plus the single-client generation rate seen by the client
+//      (tokens after the first / time from the first to the last token) against `sov bench`;
+//   3. TTFT of a request whose ~1,000-token prefix is cached against the same request uncached.
 //
 //   node bench/server/load.mjs --url http://127.0.0.1:11434 --model NAME
-//        [--clients 1,2,4,8] [--requests 4] [--tokens 128] [--prefix-tokens 1000]
-// Uses only node's built-in fetch. Prints a Markdown table (for docs/benchmarks.md).
+//        [--clients 1,2,4,8] [--requests 2] [--tokens 128] [--rounds 3] [--prefix-tokens 1000]
+//        [--sov path/to/sov --gguf MODEL.gguf --threads 2 --bench-reps 3]
+// Uses only node's built-in fetch. Prints Markdown (for docs/benchmarks.md).
+import { execFileSync } from 'node:child_process';
+
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
   return acc;
@@ -13,25 +21,32 @@ const url = args.url ?? 'http://127.0.0.1:11434';
 const model = args.model;
 if (!model) throw new Error('--model is required');
 const clientCounts = (args.clients ?? '1,2,4,8').split(',').map(Number);
-const requestsPerClient = Number(args.requests ?? 4);
+const requestsPerClient = Number(args.requests ?? 2);
 const tokens = Number(args.tokens ?? 128);
 const prefixTokens = Number(args['prefix-tokens'] ?? 1000);
+const threads = args.threads;
+const benchReps = Number(args['bench-reps'] ?? 3);
+const rounds = Number(args.rounds ?? 3);
 
 const words = ['river', 'mountain', 'lantern', 'garden', 'harbor', 'meadow', 'castle', 'forest', 'violin', 'comet'];
 const prompt = (i) => `Story ${i}: once upon a time near the ${words[i % words.length]} there lived`;
 
-// One streamed generation: returns { ttft_ms, eval_count, ms }.
+// One streamed generation: { ttft_ms, gen_ms (first to last token), eval_count, prompt_eval_count, ms }.
 async function generate(p, extra = {}) {
   const t0 = performance.now();
   const res = await fetch(`${url}/api/generate`, {
     method: 'POST',
-    body: JSON.stringify({ model, prompt: p, raw: true, options: { num_predict: tokens, temperature: 0, ...extra } }),
+    body: JSON.stringify({
+      model, prompt: p, raw: true,
+      options: { num_predict: tokens, temperature: 0, ...extra },
+    }),
   });
   if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buf = '';
   let ttft = null;
+  let last = null;
   let final = null;
   for (;;) {
     const { value, done } = await reader.read();
@@ -42,48 +57,119 @@ async function generate(p, extra = {}) {
       const line = JSON.parse(buf.slice(0, nl));
       buf = buf.slice(nl + 1);
       if (line.error) throw new Error(line.error);
-      if (ttft === null && (line.response || line.done)) ttft = performance.now() - t0;
+      const now = performance.now();
+      if (ttft === null && (line.response || line.done)) ttft = now - t0;
+      if (line.response) last = now;
       if (line.done) final = line;
     }
   }
-  return { ttft_ms: ttft, eval_count: final.eval_count, ms: performance.now() - t0 };
+  const end = performance.now();
+  return {
+    ttft_ms: ttft,
+    gen_ms: (last ?? end) - (t0 + ttft),
+    eval_count: final.eval_count,
+    eval_ns: final.eval_duration,
+    prompt_eval_count: final.prompt_eval_count,
+    ms: end - t0,
+  };
 }
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
+const median = (xs) => pct(xs, 50);
+
+// `sov bench` generation tok/s on the same file and threads (the server stays idle meanwhile).
+function sovBench() {
+  if (!args.sov || !args.gguf) return null;
+  const cmd = ['bench', '-m', args.gguf, '-p', '0', '-n', String(tokens), '-r', String(benchReps), '--json'];
+  if (threads) cmd.push('-t', String(threads));
+  const out = JSON.parse(execFileSync(args.sov, cmd, { encoding: 'utf8' }));
+  return out.find((r) => r.n_gen > 0).avg_ts;
+}
 
 // Warm up: load the model.
 await generate(prompt(0), { num_predict: 4 });
 
-console.log(`model ${model}, ${tokens} tokens per request, ${requestsPerClient} requests per client\n`);
+// Rounds: every round runs `sov bench` and then each client count once, so that load from
+// other processes on a shared machine spreads over all of them; medians are reported.
+const agg = Object.fromEntries(clientCounts.map((n) => [n, []]));
+const ttfts = Object.fromEntries(clientCounts.map((n) => [n, []]));
+const singleRates = [];
+const serverRates = [];  // the server's own eval_count / eval_duration
+const benchRates = [];
+for (let round = 0; round < rounds; round++) {
+  const b = sovBench();
+  if (b !== null) benchRates.push(b);
+  for (const n of clientCounts) {
+    let generated = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: n }, async (_, c) => {
+      for (let r = 0; r < requestsPerClient; r++) {
+        const out = await generate(prompt(round * 10000 + n * 1000 + c * 100 + r));
+        ttfts[n].push(out.ttft_ms);
+        generated += out.eval_count;
+        if (n === 1 && out.eval_count > 1) {
+          singleRates.push(((out.eval_count - 1) * 1000) / out.gen_ms);
+          if (out.eval_ns > 0) serverRates.push(((out.eval_count - 1) * 1e9) / out.eval_ns);
+        }
+      }
+    }));
+    agg[n].push(generated / ((performance.now() - t0) / 1000));
+  }
+}
+
+console.log(`model ${model}, ${tokens} tokens per request, ${requestsPerClient} requests per client, ` +
+  `${rounds} rounds` + (threads ? `, ${threads} threads` : '') + '\n');
 console.log('| clients | aggregate tok/s | per-client tok/s | TTFT p50 ms | TTFT p99 ms |');
 console.log('|---:|---:|---:|---:|---:|');
-const baseline = {};
+const aggregate = {};
 for (const n of clientCounts) {
-  const ttfts = [];
-  let generated = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: n }, async (_, c) => {
-    for (let r = 0; r < requestsPerClient; r++) {
-      const out = await generate(prompt(c * 100 + r + n * 1000));
-      ttfts.push(out.ttft_ms);
-      generated += out.eval_count;
-    }
-  }));
-  const secs = (performance.now() - t0) / 1000;
-  const agg = generated / secs;
-  baseline[n] = agg;
-  console.log(`| ${n} | ${agg.toFixed(1)} | ${(agg / n).toFixed(1)} | ${pct(ttfts, 50).toFixed(1)} | ${pct(ttfts, 99).toFixed(1)} |`);
+  aggregate[n] = median(agg[n]);
+  console.log(`| ${n} | ${aggregate[n].toFixed(1)} | ${(aggregate[n] / n).toFixed(1)} | ` +
+    `${pct(ttfts[n], 50).toFixed(1)} | ${pct(ttfts[n], 99).toFixed(1)} |`);
 }
-if (baseline[1] && baseline[4]) console.log(`\naggregate at 4 clients / 1 client: ${(baseline[4] / baseline[1]).toFixed(2)}x`);
+console.log('');
+if (aggregate[1] && aggregate[4]) {
+  const r = aggregate[4] / aggregate[1];
+  console.log(`- aggregate at 4 clients / 1 client: ${r.toFixed(2)}x (target >= 2.5x: ${r >= 2.5 ? 'met' : 'MISSED'})`);
+}
+if (singleRates.length && benchRates.length) {
+  const single = median(singleRates);
+  const bench = median(benchRates);
+  const d = (single - bench) / bench;
+  console.log(`- single-client generation through the server: ${single.toFixed(1)} tok/s (median over requests, ` +
+    `first to last streamed token); \`sov bench -p 0 -n ${tokens}\`: ${bench.toFixed(1)} tok/s ` +
+    `(median of ${benchRates.length} runs): ${d >= 0 ? '+' : ''}${(100 * d).toFixed(1)}% ` +
+    `(target within 5%: ${d >= -0.05 ? 'met' : 'MISSED'})` +
+    (serverRates.length ? `; the server's own eval_duration gives ${median(serverRates).toFixed(1)} tok/s` : ''));
+}
 
-// Prefix cache: the same long prefix with different endings.
+// Prefix cache: a ~prefixTokens-token prefix with different short endings. Each prefix is
+// new to the server for its first (uncached) request; the following requests share it.
 if (prefixTokens > 0) {
-  const prefix = Array.from({ length: prefixTokens }, (_, i) => words[i % words.length]).join(' ');
-  const cold = await generate(`${prefix} and then the first ending`, { num_predict: 1 });
-  const warm = await generate(`${prefix} and then another ending`, { num_predict: 1 });
-  console.log(`\nTTFT with a ~${prefixTokens}-word prefix: uncached ${cold.ttft_ms.toFixed(1)} ms, ` +
-    `cached ${warm.ttft_ms.toFixed(1)} ms (${((100 * warm.ttft_ms) / cold.ttft_ms).toFixed(1)}%)`);
+  const textOf = (lead, nWords) => `${lead}: ` +
+    Array.from({ length: nWords }, (_, i) => words[(i * 7 + lead.length) % words.length]).join(' ');
+  // Calibrate words per token on a prompt that shares no prefix with the measured ones.
+  const probe = await generate(textOf('Calibration', 200), { num_predict: 1 });
+  const nWords = Math.max(1, Math.round((200 * prefixTokens) / probe.prompt_eval_count));
+  const cold = [];
+  const warm = [];
+  let promptTokens = 0;
+  for (const lead of ['Chronicle', 'Almanac']) {
+    const prefix = textOf(lead, nWords);
+    const c = await generate(`${prefix} and then the first ending`, { num_predict: 1 });
+    cold.push(c.ttft_ms);
+    promptTokens = c.prompt_eval_count;
+    for (const ending of ['another ending', 'a third ending', 'the last ending']) {
+      warm.push((await generate(`${prefix} and then ${ending}`, { num_predict: 1 })).ttft_ms);
+    }
+  }
+  const c = median(cold);
+  const w = median(warm);
+  const r = w / c;
+  console.log(`- TTFT with a cached ~${prefixTokens}-token prefix (prompts of ${promptTokens} tokens): uncached ` +
+    `${c.toFixed(1)} ms (median of ${cold.length}), cached ${w.toFixed(1)} ms (median of ${warm.length}): ` +
+    `${(100 * r).toFixed(1)}% (target <= 15%: ${r <= 0.15 ? 'met' : 'MISSED'})`);
 }

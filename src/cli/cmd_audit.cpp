@@ -78,22 +78,25 @@ int run_audit(const AuditOptions& o) {
                 o.since.empty() ? "" : (" since " + o.since).c_str(), path->c_str());
     return 0;
   }
-  std::printf("%-24s  %-12s  %-20s  %-14s  %6s  %13s  %-22s  %10s\n", "TIME", "BACKEND", "MODEL", "RULE", "STATUS",
-              "TOKENS IN/OUT", "REDACTIONS", "COST USD");
+  std::printf("%-24s  %-12s  %-20s  %-14s  %6s  %13s  %-22s  %10s\n", "TIME", "BACKEND", "MODEL", "RULE",
+              "STATUS", "TOKENS IN/OUT", "REDACTIONS", "COST USD");
   int64_t in = 0, out = 0;
   double cost = 0;
   for (const auto& e : entries) {
-    const std::string tokens = fmt::format("{}/{}{}", e.prompt_tokens, e.completion_tokens, e.tokens_estimated ? "~" : "");
+    const std::string tokens =
+        fmt::format("{}/{}{}", e.prompt_tokens, e.completion_tokens, e.tokens_estimated ? "~" : "");
     const std::string status = e.status ? std::to_string(e.status) : "-";
-    std::printf("%-24s  %-12s  %-20s  %-14s  %6s  %13s  %-22s  %10.6f%s\n", router::format_time_ms(e.time_ms).c_str(),
-                e.backend.c_str(), e.model.c_str(), e.rule.c_str(), status.c_str(), tokens.c_str(),
-                redactions_text(e.redactions).c_str(), e.cost_usd, e.error.empty() ? "" : "  (failed)");
+    std::printf("%-24s  %-12s  %-20s  %-14s  %6s  %13s  %-22s  %10.6f%s\n",
+                router::format_time_ms(e.time_ms).c_str(), e.backend.c_str(), e.model.c_str(), e.rule.c_str(),
+                status.c_str(), tokens.c_str(), redactions_text(e.redactions).c_str(), e.cost_usd,
+                e.error.empty() ? "" : "  (failed)");
     in += e.prompt_tokens;
     out += e.completion_tokens;
     cost += e.cost_usd;
   }
-  std::printf("%zu request(s); %lld prompt and %lld completion tokens; estimated cost $%.6f (~: estimated counts)\n",
-              entries.size(), static_cast<long long>(in), static_cast<long long>(out), cost);
+  std::printf(
+      "%zu request(s); %lld prompt and %lld completion tokens; estimated cost $%.6f (~: estimated counts)\n",
+      entries.size(), static_cast<long long>(in), static_cast<long long>(out), cost);
   return 0;
 }
 

@@ -6,8 +6,10 @@
 //   - tg<N>: N single-token decodes from an empty cache, each with a random token; one
 //     warm-up token first.
 // Each test runs REPS times; the table shows tokens/s as mean ± standard deviation of the
-// per-run rates, and the peak resident set size of the process. With --json it prints a
-// JSON array with one object per test using llama-bench's field names instead.
+// per-run rates, then the load time, the peak resident set size of the process and its
+// budget's parts (file, KV cache, repacked weights). With --json it prints a JSON array with
+// one object per test using llama-bench's field names (plus load_ms, peak_rss_bytes,
+// kv_cache_bytes, repacked_bytes) instead.
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -223,8 +225,9 @@ int run_bench(const BenchOptions& o) {
                 threads, test.c_str(), fmt::format("{:.2f} ± {:.2f}", r.avg_ts, r.stddev_ts).c_str());
   }
   constexpr double kMiB = 1024.0 * 1024.0;
-  std::printf("\nload %.0f ms | peak RSS %.2f MiB (model file %.2f MiB, KV cache %.2f MiB, repacked %.2f MiB)\n",
-              load_ms, rss / kMiB, file.file_size() / kMiB, kv_bytes / kMiB, packed_bytes / kMiB);
+  std::printf(
+      "\nload %.0f ms | peak RSS %.2f MiB (model file %.2f MiB, KV cache %.2f MiB, repacked %.2f MiB)\n",
+      load_ms, rss / kMiB, file.file_size() / kMiB, kv_bytes / kMiB, packed_bytes / kMiB);
   return 0;
 }
 

@@ -71,8 +71,8 @@ class Context {
   // Bytes reserved for the keys and values of all sequences (pages become resident as
   // positions are written).
   size_t kv_cache_bytes() const {
-    return 2 * sizeof(float) * static_cast<size_t>(hp_.n_layer) * n_past_.size() * static_cast<size_t>(n_ctx_) *
-           static_cast<size_t>(hp_.n_embd_kv());
+    return 2 * sizeof(float) * static_cast<size_t>(hp_.n_layer) * n_past_.size() *
+           static_cast<size_t>(n_ctx_) * static_cast<size_t>(hp_.n_embd_kv());
   }
   const Model& model() const { return *model_; }
   // Forgets cached positions >= n of a sequence (n <= n_past), e.g. to reuse a shared prefix.

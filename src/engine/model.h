@@ -5,12 +5,11 @@
 // The model shares ownership of the gguf::File, whose memory map holds the weights.
 //
 // On CPUs with the packed kernels (AVX-512 VNNI), the matrices of the packed types (Q4_0,
-// Q8_0, Q4_K, Q6_K; float formats are read in place) are also copied once into the 16-row interleaved layout of
-// kernels/packed.h, which the forward pass then reads (logged at info level; packed_bytes()
-// reports the extra memory). When the model was loaded from a path, the mapped pages of the
-// packed originals are then released (MADV_DONTNEED: they stay in the page cache, and the
-// row-major paths fault them back in if ever used), so the resident size stays about one
-// copy of the weights.
+// Q8_0, Q4_K, Q6_K; float formats are read in place) are also copied once into the 16-row interleaved layout
+// of kernels/packed.h, which the forward pass then reads (logged at info level; packed_bytes() reports the
+// extra memory). When the model was loaded from a path, the mapped pages of the packed originals are then
+// released (MADV_DONTNEED: they stay in the page cache, and the row-major paths fault them back in if ever
+// used), so the resident size stays about one copy of the weights.
 //
 // Immutable after load; any number of Contexts may use one Model concurrently.
 #pragma once

@@ -156,7 +156,11 @@ const char* search_mode_name(SearchMode mode) {
   return "keyword";
 }
 
-std::string fts_query(std::string_view text) {
+namespace {
+
+// The words of user text, as unicode61 splits them (ASCII letters/digits and any non-ASCII
+// byte), each once, at most kMaxQueryWords.
+std::vector<std::string> query_words(std::string_view text) {
   std::vector<std::string> words;
   std::unordered_set<std::string> seen;
   std::string cur;
@@ -166,7 +170,6 @@ std::string fts_query(std::string_view text) {
   };
   for (char ch : text) {
     auto c = static_cast<unsigned char>(ch);
-    // Letters, digits and any non-ASCII byte (UTF-8 letters) form words, as in unicode61.
     if (std::isalnum(c) || c >= 0x80) {
       cur += ch;
     } else {
@@ -174,6 +177,10 @@ std::string fts_query(std::string_view text) {
     }
   }
   flush();
+  return words;
+}
+
+std::string match_expression(const std::vector<std::string>& words) {
   std::string out;
   for (const std::string& w : words) {
     if (!out.empty()) out += " OR ";
@@ -182,6 +189,48 @@ std::string fts_query(std::string_view text) {
     out += '"';
   }
   return out;
+}
+
+// FTS5 scores every chunk that matches any of the OR-ed words, so a word found in a large
+// part of the base costs much and adds almost nothing (its IDF is near zero; FTS5 floors a
+// negative one). See SearchQuery::max_keyword_postings. Words with non-ASCII bytes are kept
+// as they are (their indexed form is case- and diacritic-folded).
+Result<std::vector<std::string>> prune_common_words(Db& db, const std::vector<std::string>& words,
+                                                    int64_t n_chunks, int64_t max_postings) {
+  if (words.size() <= 1 || n_chunks < 2 * max_postings) return words;
+  SOV_RETURN_IF_ERROR(db.exec(
+      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_vocab USING fts5vocab(main, chunks_fts, row)"));
+  SOV_ASSIGN_OR_RETURN(Stmt st, db.prepare("SELECT doc FROM temp.chunks_fts_vocab WHERE term = ?1"));
+  std::vector<std::pair<int64_t, std::string>> counted;  // (chunks holding it, word)
+  std::vector<std::string> kept;
+  for (const std::string& w : words) {
+    if (std::any_of(w.begin(), w.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+      kept.push_back(w);
+      continue;
+    }
+    std::string lower = w;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    st.bind(1, lower);
+    SOV_ASSIGN_OR_RETURN(bool row, st.step());
+    int64_t df = row ? st.int64(0) : 0;
+    st.reset();
+    if (df > 0) counted.emplace_back(df, w);
+  }
+  std::sort(counted.begin(), counted.end());
+  int64_t postings = 0;
+  for (const auto& [df, w] : counted) {
+    const bool first = kept.empty() && postings == 0;
+    if (!first && (df * 2 > n_chunks || postings + df > max_postings)) break;
+    kept.push_back(w);
+    postings += df;
+  }
+  return kept;
+}
+
+}  // namespace
+
+std::string fts_query(std::string_view text) {
+  return match_expression(query_words(text));
 }
 
 std::vector<std::pair<int64_t, double>> reciprocal_rank_fusion(const std::vector<std::vector<int64_t>>& lists,
@@ -258,13 +307,13 @@ Result<std::vector<SearchHit>> search(KnowledgeBase& kb, const SearchQuery& quer
   // before the read snapshot opens.
   std::vector<float> qvec;
   VectorIndex* index = nullptr;
+  // Counting chunks uses the small doc_id index; counting current vectors would read
+  // every blob. The index holds only current vectors anyway.
+  SOV_ASSIGN_OR_RETURN(int64_t n_chunks, kb.db().query_int("SELECT count(*) FROM chunks"));
   if (mode != SearchMode::kKeyword) {
     SOV_ASSIGN_OR_RETURN(auto vecs, embedder->embed({query.text}));
     if (vecs.size() != 1) return Status::internal("the embedding model returned no vector");
     qvec = std::move(vecs[0]);
-    // Counting chunks uses the small doc_id index; counting current vectors would read
-    // every blob. The index holds only current vectors anyway.
-    SOV_ASSIGN_OR_RETURN(int64_t n_chunks, kb.db().query_int("SELECT count(*) FROM chunks"));
     if (n_chunks >= query.exact_below && !filter.active()) {
       SOV_ASSIGN_OR_RETURN(index, kb.vector_index(/*persist=*/true));
     }
@@ -274,7 +323,9 @@ Result<std::vector<SearchHit>> search(KnowledgeBase& kb, const SearchQuery& quer
   SOV_ASSIGN_OR_RETURN(uint64_t gen, kb.embed_gen());
   Ranked keyword, vector;
   if (mode != SearchMode::kVector) {
-    SOV_ASSIGN_OR_RETURN(keyword, keyword_ranked(kb, fts_query(query.text), filter, n_candidates));
+    SOV_ASSIGN_OR_RETURN(auto words, prune_common_words(kb.db(), query_words(query.text), n_chunks,
+                                                        query.max_keyword_postings));
+    SOV_ASSIGN_OR_RETURN(keyword, keyword_ranked(kb, match_expression(words), filter, n_candidates));
   }
   if (mode != SearchMode::kKeyword) {
     SOV_ASSIGN_OR_RETURN(vector, vector_ranked(kb, qvec, filter, n_candidates, gen, index));

@@ -42,6 +42,11 @@ struct SearchQuery {
   // Vector search is exact below this many vectors (and whenever a filter is set), through
   // the HNSW index above it.
   int64_t exact_below = 4096;
+  // Keyword search scores every chunk matching any query word, so on a large base it keeps
+  // the rarest words while the chunks they match stay within this many, and drops words found
+  // in more than half of the chunks (near-zero IDF); the rarest word always stays. Applies
+  // once the base holds twice this many chunks.
+  int64_t max_keyword_postings = 5000;
 };
 
 struct SearchHit {

@@ -72,7 +72,10 @@ TEST(VectorIndex, RecallSaveLoadAndDamage) {
   VectorIndex index(dim);
   for (int i = 0; i < n; ++i) {
     float norm = 0;
-    for (int j = 0; j < dim; ++j) norm += (data[i * dim + j] = g(rng)) * data[i * dim + j];
+    for (int j = 0; j < dim; ++j) {
+      data[i * dim + j] = g(rng);
+      norm += data[i * dim + j] * data[i * dim + j];
+    }
     for (int j = 0; j < dim; ++j) data[i * dim + j] /= std::sqrt(norm);
     ids[i] = 1000 + i;
     index.add(ids[i], std::span<const float>(data).subspan(i * dim, dim));
@@ -321,6 +324,72 @@ TEST(Concurrency, QueriesWhileIndexingSeeConsistentSnapshots) {
   done = true;
   reader.join();
   test::expect_consistent(**kb);
+}
+
+TEST(VectorIndex, ParallelBatchBuildFindsEveryVector) {
+  const int dim = 32, n = 3000;
+  std::mt19937 rng(9);
+  std::normal_distribution<float> g;
+  std::vector<float> data(static_cast<size_t>(n) * dim);
+  std::vector<int64_t> ids(n);
+  for (int i = 0; i < n; ++i) {
+    float norm = 0;
+    for (int j = 0; j < dim; ++j) {
+      data[i * dim + j] = g(rng);
+      norm += data[i * dim + j] * data[i * dim + j];
+    }
+    for (int j = 0; j < dim; ++j) data[i * dim + j] /= std::sqrt(norm);
+    ids[i] = 7 + 3 * i;
+  }
+  VectorIndex index(dim, 16);  // add_batch grows it
+  index.add_batch(std::span<const int64_t>(ids).first(1000),
+                  std::span<const float>(data).first(static_cast<size_t>(1000) * dim), 4);
+  index.add_batch(std::span<const int64_t>(ids).subspan(1000),
+                  std::span<const float>(data).subspan(static_cast<size_t>(1000) * dim), 3);
+  EXPECT_EQ(index.size(), static_cast<size_t>(n));
+  int found = 0, total = 0;
+  for (int qi = 0; qi < n; qi += 29) {
+    std::span<const float> q = std::span<const float>(data).subspan(static_cast<size_t>(qi) * dim, dim);
+    auto approx = index.search(q, 10, 64);
+    ASSERT_FALSE(approx.empty());
+    EXPECT_EQ(approx[0].id, ids[qi]);
+    std::set<int64_t> want;
+    for (auto& h : exact_search(q, data, ids, 10)) want.insert(h.id);
+    for (auto& h : approx) found += static_cast<int>(want.count(h.id));
+    total += 10;
+  }
+  EXPECT_GE(static_cast<double>(found) / total, 0.95);
+}
+
+// On a large base keyword search drops words that match much of it (see
+// SearchQuery::max_keyword_postings); a small limit shows it on a small base.
+TEST(KeywordSearch, CommonWordsAreDroppedWithinThePostingsLimit) {
+  TempDir dir;
+  auto kb = KnowledgeBase::create(dir.path() + "/kb", {});
+  ASSERT_TRUE(kb) << kb.status().message();
+  for (int d = 0; d < 12; ++d) {
+    KnowledgeBase::NewChunk c;
+    c.chunk.text = "common words here" + std::string(d == 0 ? " rare" : "") +
+                   std::string(d >= 1 && d <= 3 ? " medium" : "");
+    c.chunk.line_first = c.chunk.line_last = 1;
+    DocumentRow doc{0, "/doc" + std::to_string(d), std::to_string(d), 0, 10, "text"};
+    ASSERT_TRUE((*kb)->put_document(doc, {c}, 0));
+  }
+  auto paths = [&](int64_t max_postings) {
+    SearchQuery q;
+    q.text = "Common MEDIUM rare";
+    q.k = 20;
+    q.max_keyword_postings = max_postings;
+    auto hits = search(**kb, q, nullptr);
+    EXPECT_TRUE(hits) << hits.status().message();
+    std::set<std::string> out;
+    if (hits)
+      for (const auto& h : *hits) out.insert(h.path);
+    return out;
+  };
+  EXPECT_EQ(paths(5000).size(), 12u);                     // base too small: every word counts
+  EXPECT_EQ(paths(2), (std::set<std::string>{"/doc0"}));  // only the rarest word
+  EXPECT_EQ(paths(5), (std::set<std::string>{"/doc0", "/doc1", "/doc2", "/doc3"}));  // "common" is in all
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -11,13 +12,15 @@
 #include <nlohmann/json.hpp>
 #include <queue>
 #include <sstream>
+#include <thread>
 
 namespace sov::kb {
 namespace {
 
-// Tuned on random 384-dim vectors (the hardest case: no cluster structure): M 32 and
-// ef_construction 200 reach recall@10 0.95 at ef 256 on 10k vectors (bench/kb).
-constexpr size_t kM = 32;
+// M 16 and ef_construction 200: recall@10 >= 0.95 at ef 256 on clustered 384-dim vectors
+// (as real embeddings are) up to 100k chunks, with half the build time and links of M 32
+// (bench/kb, docs/benchmarks.md; uniform random vectors, the worst case, do worse).
+constexpr size_t kM = 16;
 constexpr size_t kEfConstruction = 200;
 constexpr const char* kGraphFile = "vectors.hnsw";
 constexpr const char* kHeaderFile = "vectors.json";
@@ -83,6 +86,24 @@ void VectorIndex::add(int64_t id, std::span<const float> v) {
   std::unique_lock lock(mutex_);
   reserve_locked(hnsw_->cur_element_count + 1);
   hnsw_->addPoint(v.data(), static_cast<hnswlib::labeltype>(id));
+}
+
+void VectorIndex::add_batch(std::span<const int64_t> ids, std::span<const float> vectors, int threads) {
+  const size_t dim = static_cast<size_t>(dim_);
+  if (ids.empty() || vectors.size() != ids.size() * dim) return;
+  std::unique_lock lock(mutex_);
+  reserve_locked(hnsw_->cur_element_count + ids.size());
+  // The first point alone (it may become the entry point), then the rest in parallel.
+  hnsw_->addPoint(vectors.data(), static_cast<hnswlib::labeltype>(ids[0]));
+  std::atomic<size_t> next{1};
+  auto work = [&] {
+    for (size_t i = next++; i < ids.size(); i = next++)
+      hnsw_->addPoint(vectors.data() + i * dim, static_cast<hnswlib::labeltype>(ids[i]));
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
 }
 
 void VectorIndex::remove(int64_t id) {

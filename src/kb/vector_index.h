@@ -45,6 +45,9 @@ class VectorIndex {
 
   // Adds or replaces the vector of `id`.
   void add(int64_t id, std::span<const float> v);
+  // Adds many new ids ([ids.size()][dim] in `vectors`) with `threads` threads (hnswlib's
+  // insertion is thread-safe for distinct new labels): how a rebuild stays fast.
+  void add_batch(std::span<const int64_t> ids, std::span<const float> vectors, int threads);
   void remove(int64_t id);
   // Best `k` by inner product; `ef` is the search breadth (>= k).
   std::vector<VectorHit> search(std::span<const float> q, size_t k, size_t ef = 0) const;

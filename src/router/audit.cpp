@@ -75,7 +75,9 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
     std::error_code ec;
     if (!fs::exists(p.parent_path())) {
       fs::create_directories(p.parent_path(), ec);
-      if (ec) return Status::io_error(fmt::format("audit log: cannot create {}: {}", p.parent_path().string(), ec.message()));
+      if (ec)
+        return Status::io_error(
+            fmt::format("audit log: cannot create {}: {}", p.parent_path().string(), ec.message()));
       ::chmod(p.parent_path().c_str(), 0700);
     }
   }
@@ -84,12 +86,14 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
   if (fd < 0) return Status::io_error(fmt::format("audit log: cannot open {}", path));
   ::close(fd);
   std::unique_ptr<AuditLog> log(new AuditLog());
-  if (sqlite3_open_v2(path.c_str(), &log->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &log->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK)
     return sqlite_error(log->db_, "open " + path);
   sqlite3_busy_timeout(log->db_, 5000);
   char* err = nullptr;
-  if (sqlite3_exec(log->db_, "PRAGMA journal_mode=WAL;", nullptr, nullptr, &err) != SQLITE_OK) sqlite3_free(err);
+  if (sqlite3_exec(log->db_, "PRAGMA journal_mode=WAL;", nullptr, nullptr, &err) != SQLITE_OK)
+    sqlite3_free(err);
   if (sqlite3_exec(log->db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string m = err ? err : "?";
     sqlite3_free(err);
@@ -100,9 +104,11 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
 
 Result<std::unique_ptr<AuditLog>> AuditLog::open_read_only(const std::string& path) {
   if (!std::filesystem::exists(path))
-    return Status::not_found(fmt::format("no audit log at {} (nothing has been sent to an upstream yet)", path));
+    return Status::not_found(
+        fmt::format("no audit log at {} (nothing has been sent to an upstream yet)", path));
   std::unique_ptr<AuditLog> log(new AuditLog());
-  if (sqlite3_open_v2(path.c_str(), &log->db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
+  if (sqlite3_open_v2(path.c_str(), &log->db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+      SQLITE_OK)
     return sqlite_error(log->db_, "open " + path);
   sqlite3_busy_timeout(log->db_, 5000);
   return log;
@@ -180,7 +186,8 @@ Result<std::vector<AuditEntry>> AuditLog::since(int64_t since_ms, size_t limit) 
 }
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -194,7 +201,8 @@ std::string format_time_ms(int64_t ms) {
 }
 
 Result<int64_t> parse_since(const std::string& text, int64_t now) {
-  if (text.empty()) return Status::invalid_argument("--since needs a duration (30m, 24h, 7d) or a date (YYYY-MM-DD)");
+  if (text.empty())
+    return Status::invalid_argument("--since needs a duration (30m, 24h, 7d) or a date (YYYY-MM-DD)");
   // A duration: digits and a unit.
   size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
@@ -218,8 +226,9 @@ Result<int64_t> parse_since(const std::string& text, int64_t now) {
     tm = std::tm{};
     end = strptime(text.c_str(), "%Y-%m-%d", &tm);
     if (!end || *end != '\0')
-      return Status::invalid_argument(fmt::format(
-          "--since \"{}\": expected a duration like 30m, 24h, 7d or a date like 2025-01-31", text.substr(0, 100)));
+      return Status::invalid_argument(
+          fmt::format("--since \"{}\": expected a duration like 30m, 24h, 7d or a date like 2025-01-31",
+                      text.substr(0, 100)));
   }
   return static_cast<int64_t>(timegm(&tm)) * 1000;
 }

@@ -61,7 +61,8 @@ class Reader {
   Status number(std::string_view key, double* out) {
     const Value* v = get(key);
     if (!v) return Status::ok();
-    if (!v->is_number() || v->as_number() < 0) return error(v, fmt::format("\"{}\" must be a number >= 0", key));
+    if (!v->is_number() || v->as_number() < 0)
+      return error(v, fmt::format("\"{}\" must be a number >= 0", key));
     *out = v->as_number();
     return Status::ok();
   }
@@ -95,8 +96,8 @@ class Reader {
 bool valid_name(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-          c == '.'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.'))
       return false;
   }
   return true;
@@ -105,7 +106,8 @@ bool valid_name(std::string_view s) {
 bool valid_env_name(std::string_view s) {
   if (s.empty() || s.size() > 128 || (s[0] >= '0' && s[0] <= '9')) return false;
   for (char c : s) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
   }
   return true;
 }
@@ -131,9 +133,11 @@ Status read_backend(const Value& t, size_t index, const EnvFn& env, Backend* b) 
     return r.error(nullptr, fmt::format("\"{}\" is reserved; choose another backend name", b->name));
   Reader named(t, fmt::format("backend \"{}\"", b->name));
   if (const Value* v = named.get("api_key"))
-    return named.error(v, "never put a key in this file: set \"api_key_env\" to the NAME of an environment variable");
+    return named.error(
+        v, "never put a key in this file: set \"api_key_env\" to the NAME of an environment variable");
   SOV_RETURN_IF_ERROR(named.str("base_url", &b->base_url));
-  if (b->base_url.empty()) return named.error(nullptr, "\"base_url\" is required (e.g. \"https://api.openai.com/v1\")");
+  if (b->base_url.empty())
+    return named.error(nullptr, "\"base_url\" is required (e.g. \"https://api.openai.com/v1\")");
   while (!b->base_url.empty() && b->base_url.back() == '/') b->base_url.pop_back();
   SOV_RETURN_IF_ERROR(named.boolean("allow_http", &b->allow_http));
   {
@@ -149,8 +153,9 @@ Status read_backend(const Value& t, size_t index, const EnvFn& env, Backend* b) 
   SOV_RETURN_IF_ERROR(named.str("api_key_env", &b->api_key_env));
   if (!b->api_key_env.empty()) {
     if (!valid_env_name(b->api_key_env)) {
-      return named.error(named.get("api_key_env"),
-                         "\"api_key_env\" is the NAME of an environment variable (like OPENAI_API_KEY), not the key");
+      return named.error(
+          named.get("api_key_env"),
+          "\"api_key_env\" is the NAME of an environment variable (like OPENAI_API_KEY), not the key");
     }
     if (env) b->api_key = env(b->api_key_env).value_or("");
   }
@@ -171,7 +176,8 @@ Status read_backend(const Value& t, size_t index, const EnvFn& env, Backend* b) 
   SOV_RETURN_IF_ERROR(named.integer("retries", 0, 10, &b->retries));
   SOV_RETURN_IF_ERROR(named.integer("backoff_ms", 0, 60000, &b->backoff_ms));
   if (const Value* p = named.get("price")) {
-    if (!p->is_table()) return named.error(p, "\"price\" must be a table like { input = 0.15, output = 0.60 }");
+    if (!p->is_table())
+      return named.error(p, "\"price\" must be a table like { input = 0.15, output = 0.60 }");
     Reader pr(*p, fmt::format("backend \"{}\" price", b->name));
     SOV_RETURN_IF_ERROR(pr.number("input", &b->price.input_per_million));
     SOV_RETURN_IF_ERROR(pr.number("output", &b->price.output_per_million));
@@ -202,11 +208,12 @@ Status read_rule(const Value& t, size_t index, Rule* rule) {
   SOV_RETURN_IF_ERROR(r.str("match", &rule->match));
   SOV_RETURN_IF_ERROR(r.str("hint", &rule->hint));
   SOV_RETURN_IF_ERROR(r.finish());
-  if (!rule->min_prompt_tokens && !rule->exceeds_local_context && rule->needs.empty() && rule->keywords.empty() &&
-      rule->match.empty() && rule->hint.empty()) {
-    return r.error(nullptr,
-                   "a rule needs a condition (min_prompt_tokens, exceeds_local_context, needs, keywords, match "
-                   "or hint); use [routing] default for the catch-all");
+  if (!rule->min_prompt_tokens && !rule->exceeds_local_context && rule->needs.empty() &&
+      rule->keywords.empty() && rule->match.empty() && rule->hint.empty()) {
+    return r.error(
+        nullptr,
+        "a rule needs a condition (min_prompt_tokens, exceeds_local_context, needs, keywords, match "
+        "or hint); use [routing] default for the catch-all");
   }
   return Status::ok();
 }
@@ -283,7 +290,8 @@ Result<RouterConfig> parse_config(std::string_view text, const EnvFn& env) {
     SOV_RETURN_IF_ERROR(rr.strings("builtin", &c.redaction.builtin));
     for (const auto& k : c.redaction.builtin) {
       if (k != "email" && k != "phone" && k != "secret")
-        return rr.error(rr.get("builtin"), fmt::format("unknown built-in redaction \"{}\" (email, phone, secret)", k));
+        return rr.error(rr.get("builtin"),
+                        fmt::format("unknown built-in redaction \"{}\" (email, phone, secret)", k));
     }
     if (const Value* custom = array_of_tables(rr, "custom", &st); st.is_ok() && custom) {
       for (size_t i = 0; i < custom->items().size(); ++i) {
@@ -312,13 +320,15 @@ Result<RouterConfig> parse_config(std::string_view text, const EnvFn& env) {
   // Cross references.
   auto known = [&](const std::string& name) { return name == kLocalBackend || c.find_backend(name); };
   if (!known(c.default_backend))
-    return Status::invalid_argument(fmt::format("[routing] default names unknown backend \"{}\"", c.default_backend));
+    return Status::invalid_argument(
+        fmt::format("[routing] default names unknown backend \"{}\"", c.default_backend));
   if (!c.local.fallback.empty() && !c.find_backend(c.local.fallback))
-    return Status::invalid_argument(fmt::format("[local] fallback names unknown backend \"{}\"", c.local.fallback));
+    return Status::invalid_argument(
+        fmt::format("[local] fallback names unknown backend \"{}\"", c.local.fallback));
   for (const auto& rule : c.rules) {
     if (!known(rule.backend))
-      return Status::invalid_argument(
-          fmt::format("line {}: rule \"{}\" names unknown backend \"{}\"", rule.line, rule.name, rule.backend));
+      return Status::invalid_argument(fmt::format("line {}: rule \"{}\" names unknown backend \"{}\"",
+                                                  rule.line, rule.name, rule.backend));
   }
   return c;
 }
@@ -328,7 +338,8 @@ Result<RouterConfig> load_config(const std::string& path, const EnvFn& env) {
   if (!in) return Status::not_found(fmt::format("{}: cannot open the config file", path));
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (ss.str().size() > (1u << 20)) return Status::invalid_argument(path + ": the config file is larger than 1 MB");
+  if (ss.str().size() > (1u << 20))
+    return Status::invalid_argument(path + ": the config file is larger than 1 MB");
   auto c = parse_config(ss.str(), env);
   if (!c) return c.status().with_context(path);
   c->source = path;

@@ -33,11 +33,11 @@ struct Price {
 // An OpenAI-compatible upstream (OpenAI, another Sovereign, Ollama's /v1, vLLM, ...).
 struct Backend {
   std::string name;
-  std::string base_url;     // ".../v1": requests go to <base_url>/chat/completions
-  std::string api_key_env;  // the NAME of the variable holding the key ("" : no key)
-  std::string api_key;      // resolved at load; never logged or shown
-  std::string model;        // the upstream model `auto` routes use
-  std::vector<std::string> models;                           // names forwarded as they are
+  std::string base_url;             // ".../v1": requests go to <base_url>/chat/completions
+  std::string api_key_env;          // the NAME of the variable holding the key ("" : no key)
+  std::string api_key;              // resolved at load; never logged or shown
+  std::string model;                // the upstream model `auto` routes use
+  std::vector<std::string> models;  // names forwarded as they are
   std::vector<std::pair<std::string, std::string>> aliases;  // client name -> upstream model
   std::vector<std::string> capabilities = {"tools", "images"};
   int connect_timeout_ms = 5000;
@@ -52,10 +52,10 @@ struct Backend {
 };
 
 struct LocalBackend {
-  std::string model;        // the local model `auto` routes use ("" : the request's default)
-  int64_t context = 0;      // tokens; 0: the model's own context as the server runs it
+  std::string model;    // the local model `auto` routes use ("" : the request's default)
+  int64_t context = 0;  // tokens; 0: the model's own context as the server runs it
   std::vector<std::string> capabilities = {"tools"};
-  std::string fallback;     // upstream serving local failures (queue full, load errors); "" none
+  std::string fallback;  // upstream serving local failures (queue full, load errors); "" none
 };
 
 // One routing rule: every condition that is set must hold. Rules are tried in order.
@@ -86,7 +86,7 @@ struct RedactionConfig {
 
 struct RouterConfig {
   bool offline = false;
-  bool honor_hints = true;              // X-Sov-Route / "sov_route" pick a backend by name
+  bool honor_hints = true;                // X-Sov-Route / "sov_route" pick a backend by name
   std::string default_backend = "local";  // for `auto` when no rule fires
   LocalBackend local;
   std::vector<Backend> backends;

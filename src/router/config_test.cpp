@@ -102,10 +102,12 @@ TEST(RouterConfig, RefusesMistakes) {
   EXPECT_NE(err("offline = \"yes\"\n").find("true or false"), std::string::npos);
   const std::string b = "[[backends]]\nname = \"x\"\nbase_url = \"https://h/v1\"\n";
   EXPECT_NE(err(b + "api_key = \"sk-123\"\n").find("never put a key"), std::string::npos);
-  EXPECT_NE(err(b + "api_key_env = \"sk-abc-123\"\n").find("NAME of an environment variable"), std::string::npos);
+  EXPECT_NE(err(b + "api_key_env = \"sk-abc-123\"\n").find("NAME of an environment variable"),
+            std::string::npos);
   EXPECT_NE(err(b + "alow_private = true\n").find("line 4: backend \"x\": unknown key \"alow_private\""),
             std::string::npos);
-  EXPECT_NE(err("[[backends]]\nname = \"local\"\nbase_url = \"https://h\"\n").find("reserved"), std::string::npos);
+  EXPECT_NE(err("[[backends]]\nname = \"local\"\nbase_url = \"https://h\"\n").find("reserved"),
+            std::string::npos);
   EXPECT_NE(err("[[backends]]\nname = \"x\"\nbase_url = \"http://10.0.0.5/v1\"\n").find("allow_http"),
             std::string::npos);
   EXPECT_NE(err("[[backends]]\nname = \"x\"\nbase_url = \"ftp://h\"\n").find("https://"), std::string::npos);
@@ -121,16 +123,19 @@ TEST(RouterConfig, RefusesMistakes) {
 }
 
 TEST(RouterConfig, HttpToLoopbackIsFine) {
-  auto c = parse_config("[[backends]]\nname = \"lan\"\nbase_url = \"http://127.0.0.1:8080/v1\"\n", env_of({}));
+  auto c =
+      parse_config("[[backends]]\nname = \"lan\"\nbase_url = \"http://127.0.0.1:8080/v1\"\n", env_of({}));
   ASSERT_TRUE(c.is_ok()) << c.status().message();
   auto d = parse_config(
-      "[[backends]]\nname = \"lan\"\nbase_url = \"http://10.0.0.5:11434/v1\"\nallow_http = true\n", env_of({}));
+      "[[backends]]\nname = \"lan\"\nbase_url = \"http://10.0.0.5:11434/v1\"\nallow_http = true\n",
+      env_of({}));
   ASSERT_TRUE(d.is_ok()) << d.status().message();
 }
 
 TEST(RouterConfig, DefaultPaths) {
   EXPECT_EQ(default_config_path(env_of({{"HOME", "/home/u"}})), "/home/u/.sovereign/config.toml");
-  EXPECT_EQ(default_config_path(env_of({{"HOME", "/home/u"}, {"SOV_HOME", "/srv/sov"}})), "/srv/sov/config.toml");
+  EXPECT_EQ(default_config_path(env_of({{"HOME", "/home/u"}, {"SOV_HOME", "/srv/sov"}})),
+            "/srv/sov/config.toml");
   EXPECT_EQ(default_config_path(env_of({{"SOV_CONFIG", "/etc/sov.toml"}})), "/etc/sov.toml");
 }
 

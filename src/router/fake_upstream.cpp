@@ -41,7 +41,8 @@ FakeUpstream::FakeUpstream() {
   http_.Post("/v1/completions", handler);
   port_ = http_.bind_to_any_port("127.0.0.1");
   thread_ = std::thread([this] { http_.listen_after_bind(); });
-  for (int i = 0; i < 5000 && !http_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 5000 && !http_.is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 FakeUpstream::~FakeUpstream() {
@@ -107,13 +108,15 @@ void FakeUpstream::handle(const httplib::Request& req, httplib::Response& res) {
   const Mode mode = next_mode();
   if (mode == Mode::kFail500) {
     res.status = 500;
-    res.set_content(R"J({"error":{"message":"internal failure (scripted)","type":"server_error"}})J", "application/json");
+    res.set_content(R"J({"error":{"message":"internal failure (scripted)","type":"server_error"}})J",
+                    "application/json");
     return;
   }
   if (mode == Mode::kRateLimit429) {
     res.status = 429;
     res.set_header("Retry-After", "0");
-    res.set_content(R"J({"error":{"message":"rate limited (scripted)","type":"rate_limit"}})J", "application/json");
+    res.set_content(R"J({"error":{"message":"rate limited (scripted)","type":"rate_limit"}})J",
+                    "application/json");
     return;
   }
   if (mode == Mode::kBadRequest400) {
@@ -143,8 +146,10 @@ void FakeUpstream::handle(const httplib::Request& req, httplib::Response& res) {
   const json usage = {{"prompt_tokens", 11}, {"completion_tokens", 7}, {"total_tokens", 18}};
   if (!body.value("stream", false)) {
     json choice = {{"index", 0}, {"finish_reason", "stop"}};
-    if (chat) choice["message"] = {{"role", "assistant"}, {"content", text}};
-    else choice["text"] = text;
+    if (chat)
+      choice["message"] = {{"role", "assistant"}, {"content", text}};
+    else
+      choice["text"] = text;
     json out = {{"id", "fake-1"},
                 {"object", chat ? "chat.completion" : "text_completion"},
                 {"created", 1},
@@ -154,27 +159,31 @@ void FakeUpstream::handle(const httplib::Request& req, httplib::Response& res) {
     res.set_content(out.dump(), "application/json");
     return;
   }
-  const bool include_usage =
-      body.contains("stream_options") && body["stream_options"].is_object() &&
-      body["stream_options"].value("include_usage", false);
+  const bool include_usage = body.contains("stream_options") && body["stream_options"].is_object() &&
+                             body["stream_options"].value("include_usage", false);
   std::vector<std::string> events;
   for (size_t i = 0, n = 0; i < text.size(); i += n) {
     // Pieces of 3 bytes, extended to whole UTF-8 characters (JSON strings hold characters).
     n = std::min<size_t>(3, text.size() - i);
     while (i + n < text.size() && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) ++n;
     json choice = {{"index", 0}, {"finish_reason", nullptr}};
-    if (chat) choice["delta"] = {{"content", text.substr(i, n)}};
-    else choice["text"] = text.substr(i, n);
+    if (chat)
+      choice["delta"] = {{"content", text.substr(i, n)}};
+    else
+      choice["text"] = text.substr(i, n);
     events.push_back(sse({{"id", "fake-1"},
                           {"object", chat ? "chat.completion.chunk" : "text_completion"},
                           {"model", model},
                           {"choices", json::array({choice})}}));
   }
   json last = {{"index", 0}, {"finish_reason", "stop"}};
-  if (chat) last["delta"] = json::object();
-  else last["text"] = "";
+  if (chat)
+    last["delta"] = json::object();
+  else
+    last["text"] = "";
   events.push_back(sse({{"id", "fake-1"}, {"model", model}, {"choices", json::array({last})}}));
-  if (include_usage) events.push_back(sse({{"id", "fake-1"}, {"model", model}, {"choices", json::array()}, {"usage", usage}}));
+  if (include_usage)
+    events.push_back(sse({{"id", "fake-1"}, {"model", model}, {"choices", json::array()}, {"usage", usage}}));
   events.push_back("data: [DONE]\n\n");
   const bool gated = mode == Mode::kGatedStream;
   res.set_chunked_content_provider(
@@ -183,7 +192,8 @@ void FakeUpstream::handle(const httplib::Request& req, httplib::Response& res) {
           if (!sink.write(events[i].data(), events[i].size())) return false;
           if (gated && i == 0) {
             std::unique_lock lock(mu_);
-            const bool ok = cv_.wait_for(lock, std::chrono::seconds(20), [this] { return released_ || stopping_; });
+            const bool ok =
+                cv_.wait_for(lock, std::chrono::seconds(20), [this] { return released_ || stopping_; });
             gate_released_ = ok && released_;
             released_ = false;
           }

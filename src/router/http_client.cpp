@@ -182,7 +182,8 @@ Result<std::unique_ptr<HttpStream>> HttpStream::open(const HttpCall& call, bool*
   if (call.url.find_first_of(" \r\n\t") != std::string::npos)
     return Status::invalid_argument("URL contains whitespace");
   for (const auto& h : call.headers) {
-    if (h.find_first_of("\r\n") != std::string::npos) return Status::invalid_argument("header contains a line break");
+    if (h.find_first_of("\r\n") != std::string::npos)
+      return Status::invalid_argument("header contains a line break");
   }
   if (call.offline && !call.skip_offline_precheck_for_test) SOV_RETURN_IF_ERROR(check_loopback_url(call.url));
 
@@ -273,13 +274,15 @@ Status HttpStream::pump(const std::function<bool()>& ready) {
           transfer_status_ = Status::unsupported(fmt::format(
               "offline mode: blocked a connection to {} (not a loopback address)", blocked_address_));
         } else {
-          transfer_status_ = Status::io_error(fmt::format("{}: {}", call_.url.substr(0, 200), curl_easy_strerror(rc)));
+          transfer_status_ =
+              Status::io_error(fmt::format("{}: {}", call_.url.substr(0, 200), curl_easy_strerror(rc)));
         }
       }
     }
     if (finished_ || ready()) break;
     const auto now = Clock::now();
-    if (call_.stall_timeout_ms > 0 && now - last_activity_ > std::chrono::milliseconds(call_.stall_timeout_ms)) {
+    if (call_.stall_timeout_ms > 0 &&
+        now - last_activity_ > std::chrono::milliseconds(call_.stall_timeout_ms)) {
       finished_ = true;
       transfer_status_ = Status::io_error(
           fmt::format("the upstream sent nothing for {} ms (stall timeout)", call_.stall_timeout_ms));
@@ -287,7 +290,8 @@ Status HttpStream::pump(const std::function<bool()>& ready) {
     }
     if (call_.total_timeout_ms > 0 && now - start_ > std::chrono::milliseconds(call_.total_timeout_ms)) {
       finished_ = true;
-      transfer_status_ = Status::io_error(fmt::format("the upstream did not finish within {} ms", call_.total_timeout_ms));
+      transfer_status_ =
+          Status::io_error(fmt::format("the upstream did not finish within {} ms", call_.total_timeout_ms));
       break;
     }
     curl_multi_poll(m, nullptr, 0, 50, nullptr);
@@ -314,7 +318,8 @@ Result<std::string> HttpStream::read_all(size_t max) {
   while (true) {
     SOV_ASSIGN_OR_RETURN(bool more, read(&chunk));
     if (!more) return out;
-    if (out.size() + chunk.size() > max) return Status::resource_exhausted("the upstream answer is too large");
+    if (out.size() + chunk.size() > max)
+      return Status::resource_exhausted("the upstream answer is too large");
     out += chunk;
   }
 }

@@ -91,8 +91,8 @@ Result<Redactor> Redactor::create(const RedactionConfig& config) {
     if (!code) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(err, msg, sizeof msg);
-      return Status::invalid_argument(fmt::format("redaction \"{}\": invalid regex at offset {}: {}", kind, offset,
-                                                  reinterpret_cast<const char*>(msg)));
+      return Status::invalid_argument(fmt::format("redaction \"{}\": invalid regex at offset {}: {}", kind,
+                                                  offset, reinterpret_cast<const char*>(msg)));
     }
     (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter
     auto p = std::make_unique<Pattern>();
@@ -118,7 +118,8 @@ void Redactor::redact(std::string* text, Redaction* state) const {
     const std::string& s = *text;
     bool changed = false;
     while (pos <= s.size()) {
-      const int rc = pcre2_match(p->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), pos, 0, md, nullptr);
+      const int rc =
+          pcre2_match(p->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), pos, 0, md, nullptr);
       if (rc < 0) break;
       const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
       size_t start = ov[0], end = ov[1];

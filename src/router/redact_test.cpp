@@ -26,10 +26,17 @@ TEST(Redact, BuiltinKinds) {
         "AKIAIOSFODNN7EXAMPLE", "ghp_abcdefghij", "abc.def-ghi_jkl123456"}) {
     EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << text;
   }
-  EXPECT_NE(text.find("\xC2\xAB" "EMAIL_1\xC2\xBB"), std::string::npos);
-  EXPECT_NE(text.find("\xC2\xAB" "EMAIL_2\xC2\xBB"), std::string::npos);
+  EXPECT_NE(text.find("\xC2\xAB"
+                      "EMAIL_1\xC2\xBB"),
+            std::string::npos);
+  EXPECT_NE(text.find("\xC2\xAB"
+                      "EMAIL_2\xC2\xBB"),
+            std::string::npos);
   EXPECT_EQ(text.find("EMAIL_3"), std::string::npos) << "the same address gets the same placeholder";
-  EXPECT_NE(text.find("Bearer \xC2\xAB" "SECRET_"), std::string::npos) << text;
+  EXPECT_NE(text.find("Bearer \xC2\xAB"
+                      "SECRET_"),
+            std::string::npos)
+      << text;
   EXPECT_EQ(st.counts().at("email"), 3);
   EXPECT_EQ(st.counts().at("phone"), 2);
   EXPECT_EQ(st.counts().at("secret"), 4);
@@ -54,7 +61,10 @@ TEST(Redact, CustomPatternsAndGroups) {
   Redaction st;
   std::string text = "TICKET-42 is about project Falcon.";
   r.redact(&text, &st);
-  EXPECT_EQ(text, "\xC2\xAB" "TICKET_1\xC2\xBB is about project \xC2\xAB" "CODENAME_1\xC2\xBB.");
+  EXPECT_EQ(text,
+            "\xC2\xAB"
+            "TICKET_1\xC2\xBB is about project \xC2\xAB"
+            "CODENAME_1\xC2\xBB.");
   EXPECT_EQ(st.restore(text), "TICKET-42 is about project Falcon.");
 }
 

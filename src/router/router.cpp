@@ -27,7 +27,8 @@ bool has(const std::vector<std::string>& v, const std::string& x) {
 }
 
 double cost_of(const Backend& b, int64_t in, int64_t out) {
-  return (static_cast<double>(in) * b.price.input_per_million + static_cast<double>(out) * b.price.output_per_million) /
+  return (static_cast<double>(in) * b.price.input_per_million +
+          static_cast<double>(out) * b.price.output_per_million) /
          1e6;
 }
 
@@ -49,10 +50,21 @@ std::string upstream_message(const std::string& body) {
   auto j = ojson::parse(body, nullptr, false);
   if (j.is_object() && j.contains("error")) {
     const ojson& e = j["error"];
-    if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
+    if (e.is_object() && e.contains("message") && e["message"].is_string())
+      return e["message"].get<std::string>();
     if (e.is_string()) return e.get<std::string>();
   }
   return body.substr(0, 300);
+}
+
+// A request is private when the client says so (`sov_private: true`, or the X-Sov-Private
+// header the server maps to RouteRequest::private_data) or when it asks to be grounded in a
+// knowledge base (the `knowledge` extension of the chat endpoints).
+bool grounded_in_private_data(const nlohmann::json& body) {
+  if (!body.is_object()) return false;
+  auto it = body.find("sov_private");
+  if (it != body.end() && it->is_boolean() && it->get<bool>()) return true;
+  return body.contains("knowledge");
 }
 
 }  // namespace
@@ -97,16 +109,13 @@ std::string Decision::header() const {
 }
 
 ojson Decision::to_json() const {
-  ojson j = {{"backend", backend},
-             {"model", model},
-             {"rule", rule},
-             {"reason", reason},
-             {"skipped", skipped},
-             {"prompt_tokens_estimate", facts.prompt_tokens},
+  ojson j = {{"backend", backend},     {"model", model},     {"rule", rule},
+             {"reason", reason},       {"skipped", skipped}, {"prompt_tokens_estimate", facts.prompt_tokens},
              {"needs", ojson::array()}};
   if (facts.has_images) j["needs"].push_back("images");
   if (facts.has_tools) j["needs"].push_back("tools");
-  j["fallback"] = fallback ? ojson{{"backend", fallback->backend}, {"model", fallback->model}} : ojson(nullptr);
+  j["fallback"] =
+      fallback ? ojson{{"backend", fallback->backend}, {"model", fallback->model}} : ojson(nullptr);
   if (refuse_status) j["refused"] = {{"status", refuse_status}, {"message", refuse_message}};
   return j;
 }
@@ -127,8 +136,9 @@ Result<std::shared_ptr<Router>> Router::create(RouterConfig config, const std::s
     if (!code) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(err, msg, sizeof msg);
-      return Status::invalid_argument(fmt::format("line {}: rule \"{}\": invalid regex at offset {}: {}", rule.line,
-                                                  rule.name, offset, reinterpret_cast<const char*>(msg)));
+      return Status::invalid_argument(fmt::format("line {}: rule \"{}\": invalid regex at offset {}: {}",
+                                                  rule.line, rule.name, offset,
+                                                  reinterpret_cast<const char*>(msg)));
     }
     (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
     auto c = std::make_unique<Compiled>();
@@ -148,7 +158,8 @@ Result<std::shared_ptr<Router>> Router::create(RouterConfig config, const std::s
 
 bool Router::blocked(const Backend& b, const RouteRequest& r, std::string* why) const {
   if (r.private_data && !b.allow_private) {
-    *why = fmt::format("backend \"{}\" may not receive private (knowledge-base) data (allow_private = false)", b.name);
+    *why = fmt::format("backend \"{}\" may not receive private (knowledge-base) data (allow_private = false)",
+                       b.name);
     return true;
   }
   if (config_.offline) {
@@ -167,7 +178,8 @@ std::string Router::local_model(const RequestFacts& f) const {
 }
 
 Target Router::upstream_target(const Backend& b, const std::string& model) const {
-  return Target{b.name, model.empty() ? (b.model.empty() && !b.models.empty() ? b.models[0] : b.model) : model};
+  return Target{b.name,
+                model.empty() ? (b.model.empty() && !b.models.empty() ? b.models[0] : b.model) : model};
 }
 
 bool Router::rule_fires(size_t index, const RequestFacts& f, const RouteRequest& r, std::string* why) const {
@@ -180,7 +192,8 @@ bool Router::rule_fires(size_t index, const RequestFacts& f, const RouteRequest&
   if (rule.exceeds_local_context) {
     const int64_t ctx = config_.local.context > 0 ? config_.local.context : r.local_context;
     if (ctx <= 0 || f.prompt_tokens <= ctx) return false;
-    reasons.push_back(fmt::format("about {} prompt tokens exceed the local context of {}", f.prompt_tokens, ctx));
+    reasons.push_back(
+        fmt::format("about {} prompt tokens exceed the local context of {}", f.prompt_tokens, ctx));
   }
   for (const auto& need : rule.needs) {
     const bool wanted = (need == "images" && f.has_images) || (need == "tools" && f.has_tools);
@@ -221,10 +234,10 @@ Decision Router::decide(const RouteRequest& r) const {
   Decision d;
   d.facts = request_facts(r.api, r.body);
   RouteRequest req = r;
-  if (req.hint.empty() && r.body.is_object() && r.body.contains("sov_route") && r.body["sov_route"].is_string())
+  if (req.hint.empty() && r.body.is_object() && r.body.contains("sov_route") &&
+      r.body["sov_route"].is_string())
     req.hint = r.body["sov_route"].get<std::string>();
-  if (!req.private_data && r.body.is_object() && r.body.contains("sov_private") && r.body["sov_private"].is_boolean())
-    req.private_data = r.body["sov_private"].get<bool>();
+  req.private_data = req.private_data || grounded_in_private_data(r.body);
   const std::string& model = d.facts.model;
 
   // Where an upstream's failure goes: the local model, when allowed and known.
@@ -324,7 +337,8 @@ Decision Router::decide(const RouteRequest& r) const {
 
   if (config_.honor_hints && !req.hint.empty()) {
     const bool names_backend = req.hint == kLocalBackend || config_.find_backend(req.hint);
-    if (names_backend && try_backend(req.hint, "", "hint", fmt::format("the request asked for \"{}\"", req.hint)))
+    if (names_backend &&
+        try_backend(req.hint, "", "hint", fmt::format("the request asked for \"{}\"", req.hint)))
       return d;
   }
   for (size_t i = 0; i < config_.rules.size(); ++i) {
@@ -343,7 +357,8 @@ Decision Router::decide(const RouteRequest& r) const {
   d.rule = "none";
   d.refuse_status = 400;
   d.refuse_message =
-      "model \"auto\" found no backend: set [local] model in the config file or allow an upstream for this request";
+      "model \"auto\" found no backend: set [local] model in the config file or allow an upstream for this "
+      "request";
   return d;
 }
 
@@ -385,7 +400,8 @@ std::string Router::render_metrics() const {
                        escape_label(k.second), n);
   auto per_backend = [&](const char* name, const char* type, const char* help, auto field) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-    for (const auto& [b, s] : stats_) out += fmt::format("{}{{backend=\"{}\"}} {}\n", name, escape_label(b), field(s));
+    for (const auto& [b, s] : stats_)
+      out += fmt::format("{}{{backend=\"{}\"}} {}\n", name, escape_label(b), field(s));
   };
   per_backend("sov_upstream_requests_total", "counter", "Upstream attempts that sent a request.",
               [](const BackendStats& s) { return fmt::format("{}", s.requests); });
@@ -400,8 +416,10 @@ std::string Router::render_metrics() const {
   out += "# HELP sov_upstream_latency_seconds Time per upstream attempt (streams: until the last byte).\n";
   out += "# TYPE sov_upstream_latency_seconds summary\n";
   for (const auto& [b, s] : stats_) {
-    out += fmt::format("sov_upstream_latency_seconds_sum{{backend=\"{}\"}} {:.6f}\n", escape_label(b), s.latency_sum);
-    out += fmt::format("sov_upstream_latency_seconds_count{{backend=\"{}\"}} {}\n", escape_label(b), s.requests);
+    out += fmt::format("sov_upstream_latency_seconds_sum{{backend=\"{}\"}} {:.6f}\n", escape_label(b),
+                       s.latency_sum);
+    out +=
+        fmt::format("sov_upstream_latency_seconds_count{{backend=\"{}\"}} {}\n", escape_label(b), s.requests);
   }
   return out;
 }
@@ -416,8 +434,7 @@ SendResult Router::send(const RouteRequest& request, const Target& target, const
   }
   std::string why;
   RouteRequest req = request;
-  if (!req.private_data && req.body.is_object() && req.body.contains("sov_private") && req.body["sov_private"].is_boolean())
-    req.private_data = req.body["sov_private"].get<bool>();
+  req.private_data = req.private_data || grounded_in_private_data(req.body);
   if (blocked(*b, req, &why)) {
     result.status = 403;
     result.error = "refused by the routing policy: " + why;
@@ -431,14 +448,16 @@ SendResult Router::send(const RouteRequest& request, const Target& target, const
     return result;
   }
   // With restore = false the answer keeps the placeholders: restore through an empty table.
-  const std::shared_ptr<Redaction> restorer = config_.redaction.restore ? redaction : std::make_shared<Redaction>();
+  const std::shared_ptr<Redaction> restorer =
+      config_.redaction.restore ? redaction : std::make_shared<Redaction>();
   const RequestFacts facts = request_facts(request.api, request.body);
   const std::string body = up->body.dump(-1, ' ', false, ojson::error_handler_t::replace);
 
   HttpCall call;
   call.url = b->base_url + up->path;
   call.body = body;
-  call.headers = {"Content-Type: application/json", facts.stream ? "Accept: text/event-stream" : "Accept: application/json"};
+  call.headers = {"Content-Type: application/json",
+                  facts.stream ? "Accept: text/event-stream" : "Accept: application/json"};
   if (!b->api_key.empty()) call.headers.push_back("Authorization: Bearer " + b->api_key);
   call.connect_timeout_ms = b->connect_timeout_ms;
   call.stall_timeout_ms = b->stall_timeout_ms;
@@ -481,7 +500,8 @@ SendResult Router::send(const RouteRequest& request, const Target& target, const
         e.tokens_estimated = true;
         record(e, b);
       }
-      if (opened.status().code() == ErrorCode::kUnsupported || opened.status().code() == ErrorCode::kInvalidArgument) {
+      if (opened.status().code() == ErrorCode::kUnsupported ||
+          opened.status().code() == ErrorCode::kInvalidArgument) {
         result.status = 403;
         result.error = last_error;
         return result;  // a policy refusal or a bad URL: retrying cannot help
@@ -523,7 +543,8 @@ SendResult Router::send(const RouteRequest& request, const Target& target, const
     if (facts.stream) {
       const bool openai = request.api == ApiKind::kOpenAIChat || request.api == ApiKind::kOpenAICompletions;
       response->content_type_ = openai ? "text/event-stream" : "application/x-ndjson";
-      response->translator_ = std::make_unique<StreamTranslator>(request.api, restorer.get(), facts.wants_usage);
+      response->translator_ =
+          std::make_unique<StreamTranslator>(request.api, restorer.get(), facts.wants_usage);
       response->stream_ = std::move(stream);
       response->audit_.prompt_tokens = facts.prompt_tokens;
       result.response = std::move(response);
@@ -532,10 +553,11 @@ SendResult Router::send(const RouteRequest& request, const Target& target, const
     auto text = stream->read_all();
     ojson answer = text ? ojson::parse(*text, nullptr, false) : ojson();
     Usage usage;
-    Result<ojson> client = text ? (answer.is_discarded() ? Result<ojson>(Status::corrupt("the upstream answer is not JSON"))
-                                                         : from_upstream(request.api, answer, *restorer,
-                                                                         elapsed_ms() * 1000000, &usage))
-                                : Result<ojson>(text.status());
+    Result<ojson> client =
+        text ? (answer.is_discarded()
+                    ? Result<ojson>(Status::corrupt("the upstream answer is not JSON"))
+                    : from_upstream(request.api, answer, *restorer, elapsed_ms() * 1000000, &usage))
+             : Result<ojson>(text.status());
     if (!client) {
       last_error = fmt::format("backend \"{}\": {}", b->name, client.status().message());
       response->audit_.error = last_error;
@@ -550,7 +572,8 @@ SendResult Router::send(const RouteRequest& request, const Target& target, const
     response->audit_.prompt_tokens = usage.reported ? usage.prompt_tokens : facts.prompt_tokens;
     response->audit_.completion_tokens = usage.completion_tokens;
     response->audit_.tokens_estimated = !usage.reported;
-    response->audit_.cost_usd = cost_of(*b, response->audit_.prompt_tokens, response->audit_.completion_tokens);
+    response->audit_.cost_usd =
+        cost_of(*b, response->audit_.prompt_tokens, response->audit_.completion_tokens);
     response->audit_.latency_ms = elapsed_ms();
     record(response->audit_, b);
     response->recorded_ = true;
@@ -587,8 +610,7 @@ void UpstreamResponse::finish(const std::string& error) {
     }
   }
   audit_.error = error;
-  audit_.latency_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_).count();
+  audit_.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_).count();
   audit_.cost_usd = cost_of(*backend_, audit_.prompt_tokens, audit_.completion_tokens);
   router_->record(audit_, backend_);
 }

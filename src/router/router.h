@@ -53,10 +53,10 @@ struct Target {
 };
 
 struct Decision {
-  std::string backend;  // "local" or an upstream's name
-  std::string model;    // the model to run there
-  std::string rule;     // "model", "alias", "prefix", "hint", a rule name, "default", "fallback"
-  std::string reason;   // a sentence for people
+  std::string backend;               // "local" or an upstream's name
+  std::string model;                 // the model to run there
+  std::string rule;                  // "model", "alias", "prefix", "hint", a rule name, "default", "fallback"
+  std::string reason;                // a sentence for people
   std::vector<std::string> skipped;  // rules or backends passed over, and why
   RequestFacts facts;
   std::optional<Target> fallback;  // where to go when this backend fails
@@ -107,7 +107,7 @@ class UpstreamResponse {
 
 struct SendResult {
   std::unique_ptr<UpstreamResponse> response;  // set on success
-  int status = 0;                               // HTTP status for the client on failure
+  int status = 0;                              // HTTP status for the client on failure
   std::string error;
   bool can_fall_back = false;  // the upstream was unreachable, rate-limited or failing
 };

@@ -21,18 +21,20 @@ class RouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> n{0};
-    dir_ = fs::temp_directory_path() / ("sov_router_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    dir_ = fs::temp_directory_path() /
+           ("sov_router_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   // A router with one upstream "cloud" at the fake, plus `extra` TOML.
   std::shared_ptr<Router> make(const std::string& extra, const std::string& backend_extra = "") {
-    const std::string text = extra + "\n[[backends]]\nname = \"cloud\"\nbase_url = \"" + fake_.base_url() +
-                             "\"\napi_key_env = \"FAKE_KEY\"\nmodel = \"big\"\nmodels = [\"big\", \"huge\"]\n"
-                             "aliases = { smart = \"huge\" }\nretries = 2\nbackoff_ms = 1\nstall_timeout_ms = 300\n"
-                             "price = { input = 1.0, output = 2.0 }\n" +
-                             backend_extra;
+    const std::string text =
+        extra + "\n[[backends]]\nname = \"cloud\"\nbase_url = \"" + fake_.base_url() +
+        "\"\napi_key_env = \"FAKE_KEY\"\nmodel = \"big\"\nmodels = [\"big\", \"huge\"]\n"
+        "aliases = { smart = \"huge\" }\nretries = 2\nbackoff_ms = 1\nstall_timeout_ms = 300\n"
+        "price = { input = 1.0, output = 2.0 }\n" +
+        backend_extra;
     auto config = parse_config(text, [](const std::string& name) -> std::optional<std::string> {
       if (name == "FAKE_KEY") return "sk-fake-key-for-tests-000000";
       return std::nullopt;
@@ -186,7 +188,9 @@ backend = "cloud"
 }
 
 TEST_F(RouterTest, LocalToolsCapabilityCanBeRemoved) {
-  auto r = make("[local]\nmodel = \"tiny\"\ncapabilities = []\n[[rules]]\nname = \"tools\"\nneeds = [\"tools\"]\nbackend = \"cloud\"\n");
+  auto r = make(
+      "[local]\nmodel = \"tiny\"\ncapabilities = []\n[[rules]]\nname = \"tools\"\nneeds = "
+      "[\"tools\"]\nbackend = \"cloud\"\n");
   ASSERT_TRUE(r);
   RouteRequest tools = chat("auto", "call something");
   tools.body["tools"] = ojson::array({{{"type", "function"}, {"function", {{"name", "f"}}}}});
@@ -212,6 +216,12 @@ TEST_F(RouterTest, PrivateDataNeverGoesToABarredUpstream) {
   EXPECT_EQ(s.status, 403);
   EXPECT_EQ(fake_.count(), 0u);
   EXPECT_TRUE(audit(*r).empty());
+  // A request grounded in a knowledge base is private without any marker.
+  RouteRequest grounded = chat("big", "question about my notes");
+  grounded.body["knowledge"] = {{"base", "notes"}};
+  EXPECT_EQ(r->decide(grounded).refuse_status, 403);
+  EXPECT_EQ(r->send(grounded, Target{"cloud", "big"}, "model").status, 403);
+  EXPECT_EQ(fake_.count(), 0u);
 }
 
 TEST_F(RouterTest, PrivateDataAllowedWhenTheBackendSaysSo) {
@@ -264,7 +274,8 @@ TEST_F(RouterTest, RetriesFailuresThenSucceeds) {
 TEST_F(RouterTest, GivesUpAfterRetriesAndOffersFallback) {
   auto r = make(kLocal);
   ASSERT_TRUE(r);
-  fake_.script({FakeUpstream::Mode::kFail500, FakeUpstream::Mode::kFail500, FakeUpstream::Mode::kRateLimit429});
+  fake_.script(
+      {FakeUpstream::Mode::kFail500, FakeUpstream::Mode::kFail500, FakeUpstream::Mode::kRateLimit429});
   SendResult s = r->send(chat("big", "hello"), Target{"cloud", "big"}, "model");
   EXPECT_FALSE(s.response);
   EXPECT_TRUE(s.can_fall_back);
@@ -299,7 +310,9 @@ TEST_F(RouterTest, StallTimesOut) {
 
 TEST_F(RouterTest, UnreachableUpstreamSendsNothingAndFallsBack) {
   // A loopback port with nothing listening: connection refused, nothing left the machine.
-  std::string toml = std::string(kLocal) + "[[backends]]\nname = \"down\"\nbase_url = \"http://127.0.0.1:9/v1\"\nretries = 1\nbackoff_ms = 1\n";
+  std::string toml =
+      std::string(kLocal) +
+      "[[backends]]\nname = \"down\"\nbase_url = \"http://127.0.0.1:9/v1\"\nretries = 1\nbackoff_ms = 1\n";
   auto r = make(toml);
   ASSERT_TRUE(r);
   SendResult s = r->send(chat("down/x", "hello"), Target{"down", "x"}, "prefix");
@@ -339,7 +352,8 @@ TEST_F(RouterTest, RedactsWhatLeavesAndRestoresTheAnswer) {
 TEST_F(RouterTest, RedactsStreamedRequestsAndRestoresAcrossChunks) {
   auto r = make(kLocal);
   ASSERT_TRUE(r);
-  const std::string secret = "write to bob@example.org and carol@example.net, key sk-zyxwvutsrqponmlkjihgfedcba98";
+  const std::string secret =
+      "write to bob@example.org and carol@example.net, key sk-zyxwvutsrqponmlkjihgfedcba98";
   SendResult s = r->send(chat("big", secret, /*stream=*/true), Target{"cloud", "big"}, "model");
   ASSERT_TRUE(s.response) << s.error;
   ASSERT_TRUE(s.response->streaming());
@@ -365,7 +379,8 @@ TEST_F(RouterTest, RedactsStreamedRequestsAndRestoresAcrossChunks) {
     auto j = ojson::parse(data);
     EXPECT_FALSE(j.contains("usage")) << "usage was not asked for";
     for (const auto& c : j["choices"]) {
-      if (c.contains("delta") && c["delta"].contains("content")) text += c["delta"]["content"].get<std::string>();
+      if (c.contains("delta") && c["delta"].contains("content"))
+        text += c["delta"]["content"].get<std::string>();
     }
   }
   EXPECT_TRUE(done);
@@ -424,9 +439,11 @@ TEST_F(RouterTest, StreamingIsPassedOnChunkByChunk) {
 TEST_F(RouterTest, OfflineModeRefusesNonLoopbackWithoutAnAttempt) {
   for (const char* url : {"http://192.0.2.1/v1", "https://10.255.255.1/v1", "https://api.example.com/v1",
                           "http://[2001:db8::1]:8080/v1"}) {
-    std::string toml = std::string("offline = true\n") + kLocal +
-                       "[[backends]]\nname = \"far\"\nallow_http = true\nretries = 3\nconnect_timeout_ms = 60000\n"
-                       "base_url = \"" + url + "\"\n";
+    std::string toml =
+        std::string("offline = true\n") + kLocal +
+        "[[backends]]\nname = \"far\"\nallow_http = true\nretries = 3\nconnect_timeout_ms = 60000\n"
+        "base_url = \"" +
+        url + "\"\n";
     auto r = make(toml);
     ASSERT_TRUE(r);
     // Auto never picks it; an explicit request is refused by policy.
@@ -444,7 +461,8 @@ TEST_F(RouterTest, OfflineModeRefusesNonLoopbackWithoutAnAttempt) {
 }
 
 TEST_F(RouterTest, OfflineHttpClientRefusesBeforeConnecting) {
-  for (const char* url : {"http://192.0.2.1/v1/chat/completions", "http://10.255.255.1/x", "http://example.com/"}) {
+  for (const char* url :
+       {"http://192.0.2.1/v1/chat/completions", "http://10.255.255.1/x", "http://example.com/"}) {
     HttpCall call;
     call.url = url;
     call.offline = true;

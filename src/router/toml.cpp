@@ -143,7 +143,8 @@ class Parser {
     const char c = peek();
     if (c == '\n' || c == '\r') return "end of line";
     if (static_cast<unsigned char>(c) < 0x20) return fmt::format("control character 0x{:02x}", c);
-    return fmt::format("'{}'", std::string(s_.substr(pos_, utf8::sequence_length(c) ? utf8::sequence_length(c) : 1)));
+    return fmt::format("'{}'",
+                       std::string(s_.substr(pos_, utf8::sequence_length(c) ? utf8::sequence_length(c) : 1)));
   }
 
   void skip_spaces() {
@@ -266,7 +267,8 @@ class Parser {
     const bool array_of_tables = peek() == '[';
     if (array_of_tables) advance();
     SOV_ASSIGN_OR_RETURN(auto parts, dotted_key());
-    if (peek() != ']') return error(fmt::format("expected ']' after the table name, found {}", describe_here()));
+    if (peek() != ']')
+      return error(fmt::format("expected ']' after the table name, found {}", describe_here()));
     advance();
     if (array_of_tables) {
       if (peek() != ']') return error("expected ']]' to close the array-of-tables header");
@@ -281,8 +283,9 @@ class Parser {
         a.set_origin(Value::Origin::kArrayOfTables);
         existing = parent->add(last, std::move(a));
       } else if (!existing->is_array() || existing->origin() != Value::Origin::kArrayOfTables) {
-        return error(fmt::format("[[{}]]: \"{}\" is already defined as a {} (line {})", join(parts, parts.size()),
-                                 join(parts, parts.size()), Value::type_name(existing->type()), existing->line()));
+        return error(fmt::format("[[{}]]: \"{}\" is already defined as a {} (line {})",
+                                 join(parts, parts.size()), join(parts, parts.size()),
+                                 Value::type_name(existing->type()), existing->line()));
       }
       Value t = Value::table(header_line);
       t.set_origin(Value::Origin::kHeader);
@@ -297,20 +300,23 @@ class Parser {
     }
     if (!existing->is_table()) {
       return error(fmt::format("[{}]: \"{}\" is already defined as a {} (line {})", join(parts, parts.size()),
-                               join(parts, parts.size()), Value::type_name(existing->type()), existing->line()));
+                               join(parts, parts.size()), Value::type_name(existing->type()),
+                               existing->line()));
     }
     if (existing->origin() == Value::Origin::kImplicit) {
       existing->set_origin(Value::Origin::kHeader);
       current_ = existing;
       return Status::ok();
     }
-    return error(fmt::format("[{}] is defined twice (first on line {})", join(parts, parts.size()),
-                             existing->line()));
+    return error(
+        fmt::format("[{}] is defined twice (first on line {})", join(parts, parts.size()), existing->line()));
   }
 
   Status key_value(Value* table) {
     SOV_ASSIGN_OR_RETURN(auto parts, dotted_key());
-    if (peek() != '=') return error(fmt::format("expected '=' after key \"{}\", found {}", join(parts, parts.size()), describe_here()));
+    if (peek() != '=')
+      return error(
+          fmt::format("expected '=' after key \"{}\", found {}", join(parts, parts.size()), describe_here()));
     advance();
     skip_spaces();
     SOV_ASSIGN_OR_RETURN(Value * parent, walk(table, parts, parts.size() - 1, true));
@@ -390,11 +396,14 @@ class Parser {
       if (at_end() || peek() == '\n' || peek() == '\r') return error("inline tables must be on one line");
       // Nested values of an inline table go through value() with depth accounting.
       SOV_ASSIGN_OR_RETURN(auto parts, dotted_key());
-      if (peek() != '=') return error(fmt::format("expected '=' after key \"{}\", found {}", join(parts, parts.size()), describe_here()));
+      if (peek() != '=')
+        return error(fmt::format("expected '=' after key \"{}\", found {}", join(parts, parts.size()),
+                                 describe_here()));
       advance();
       skip_spaces();
       SOV_ASSIGN_OR_RETURN(Value * parent, walk(&t, parts, parts.size() - 1, true));
-      if (parent->find_mut(parts.back())) return error(fmt::format("duplicate key \"{}\"", join(parts, parts.size())));
+      if (parent->find_mut(parts.back()))
+        return error(fmt::format("duplicate key \"{}\"", join(parts, parts.size())));
       SOV_ASSIGN_OR_RETURN(Value v, value(depth + 1));
       parent->add(parts.back(), std::move(v));
       skip_spaces();

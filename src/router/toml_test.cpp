@@ -18,18 +18,18 @@ std::string err(std::string_view text) {
 }
 
 TEST(Toml, ScalarsAndComments) {
-  Value v = ok(
-      "# top comment\n"
-      "a = \"hi # not a comment\"  # trailing\n"
-      "b = 'C:\\path'\n"
-      "c = -42\n"
-      "d = 1_000\n"
-      "e = 3.25\n"
-      "f = 1e3\n"
-      "g = true\n"
-      "h = false\n"
-      "\"quoted key\" = \"\\u00e9\\n\\t\\\"\"\n"
-      "i = +0\n");
+  Value v =
+      ok("# top comment\n"
+         "a = \"hi # not a comment\"  # trailing\n"
+         "b = 'C:\\path'\n"
+         "c = -42\n"
+         "d = 1_000\n"
+         "e = 3.25\n"
+         "f = 1e3\n"
+         "g = true\n"
+         "h = false\n"
+         "\"quoted key\" = \"\\u00e9\\n\\t\\\"\"\n"
+         "i = +0\n");
   EXPECT_EQ(v.find("a")->as_string(), "hi # not a comment");
   EXPECT_EQ(v.find("b")->as_string(), "C:\\path");
   EXPECT_EQ(v.find("c")->as_integer(), -42);
@@ -45,25 +45,25 @@ TEST(Toml, ScalarsAndComments) {
 }
 
 TEST(Toml, TablesArraysAndInlineTables) {
-  Value v = ok(
-      "[server]\n"
-      "port = 8080\n"
-      "[a.b]\n"
-      "x = 1\n"
-      "[[backends]]\n"
-      "name = \"one\"\n"
-      "aliases = { smart = \"gpt-4o\", \"fast one\" = \"mini\" }\n"
-      "[backends.price]\n"
-      "input = 0.5\n"
-      "[[backends]]\n"
-      "name = \"two\"\n"
-      "models = [\n"
-      "  \"m1\",  # first\n"
-      "  \"m2\",\n"
-      "]\n"
-      "nested = [[1, 2], [3]]\n"
-      "empty = []\n"
-      "site.owner = \"me\"\n");
+  Value v =
+      ok("[server]\n"
+         "port = 8080\n"
+         "[a.b]\n"
+         "x = 1\n"
+         "[[backends]]\n"
+         "name = \"one\"\n"
+         "aliases = { smart = \"gpt-4o\", \"fast one\" = \"mini\" }\n"
+         "[backends.price]\n"
+         "input = 0.5\n"
+         "[[backends]]\n"
+         "name = \"two\"\n"
+         "models = [\n"
+         "  \"m1\",  # first\n"
+         "  \"m2\",\n"
+         "]\n"
+         "nested = [[1, 2], [3]]\n"
+         "empty = []\n"
+         "site.owner = \"me\"\n");
   EXPECT_EQ(v.find("server")->find("port")->as_integer(), 8080);
   EXPECT_EQ(v.find("a")->find("b")->find("x")->as_integer(), 1);
   const Value* bs = v.find("backends");

@@ -54,9 +54,12 @@ void collect_text(const ojson& j, std::string* out, std::string_view key = "") {
 std::string image_data_url(const std::string& b64) {
   // Ollama sends bare base64; guess the type from the first bytes.
   const char* mime = "image/png";
-  if (b64.starts_with("/9j/")) mime = "image/jpeg";
-  else if (b64.starts_with("R0lGOD")) mime = "image/gif";
-  else if (b64.starts_with("UklGR")) mime = "image/webp";
+  if (b64.starts_with("/9j/"))
+    mime = "image/jpeg";
+  else if (b64.starts_with("R0lGOD"))
+    mime = "image/gif";
+  else if (b64.starts_with("UklGR"))
+    mime = "image/webp";
   return fmt::format("data:{};base64,{}", mime, b64);
 }
 
@@ -67,7 +70,9 @@ ojson openai_content(const ojson& content, const ojson* images) {
   if (content.is_string() && !content.get<std::string>().empty())
     parts.push_back({{"type", "text"}, {"text", content}});
   for (const auto& img : *images) {
-    if (img.is_string()) parts.push_back({{"type", "image_url"}, {"image_url", {{"url", image_data_url(img.get<std::string>())}}}});
+    if (img.is_string())
+      parts.push_back(
+          {{"type", "image_url"}, {"image_url", {{"url", image_data_url(img.get<std::string>())}}}});
   }
   return parts;
 }
@@ -80,7 +85,8 @@ void map_ollama_options(const ojson& body, ojson* out) {
   for (const char* k : {"temperature", "top_p", "seed", "presence_penalty", "frequency_penalty", "stop"}) {
     if (o.contains(k) && !o[k].is_null()) (*out)[k] = o[k];
   }
-  if (o.contains("num_predict") && o["num_predict"].is_number_integer() && o["num_predict"].get<int64_t>() > 0)
+  if (o.contains("num_predict") && o["num_predict"].is_number_integer() &&
+      o["num_predict"].get<int64_t>() > 0)
     (*out)["max_tokens"] = o["num_predict"];
 }
 
@@ -98,7 +104,8 @@ void map_ollama_format(const ojson& body, ojson* out) {
 Result<ojson> ollama_chat_messages(const ojson& body) {
   ojson out = ojson::array();
   auto it = body.find("messages");
-  if (it == body.end() || !it->is_array()) return Status::invalid_argument("field \"messages\" must be an array");
+  if (it == body.end() || !it->is_array())
+    return Status::invalid_argument("field \"messages\" must be an array");
   for (const auto& m : *it) {
     if (!m.is_object()) return Status::invalid_argument("each message must be an object");
     ojson msg = {{"role", m.value("role", "user")}};
@@ -114,7 +121,8 @@ Result<ojson> ollama_chat_messages(const ojson& body) {
         calls.push_back({{"id", fmt::format("call_{}", i++)},
                          {"type", "function"},
                          {"function",
-                          {{"name", f.value("name", "")}, {"arguments", args.is_string() ? args.get<std::string>() : args.dump()}}}});
+                          {{"name", f.value("name", "")},
+                           {"arguments", args.is_string() ? args.get<std::string>() : args.dump()}}}});
       }
       msg["tool_calls"] = calls;
     }
@@ -159,11 +167,16 @@ ojson ollama_tool_calls(const ojson& openai_calls) {
 }  // namespace
 
 bool api_for_path(std::string_view path, ApiKind* api) {
-  if (path == "/v1/chat/completions") *api = ApiKind::kOpenAIChat;
-  else if (path == "/v1/completions") *api = ApiKind::kOpenAICompletions;
-  else if (path == "/api/chat") *api = ApiKind::kOllamaChat;
-  else if (path == "/api/generate") *api = ApiKind::kOllamaGenerate;
-  else return false;
+  if (path == "/v1/chat/completions")
+    *api = ApiKind::kOpenAIChat;
+  else if (path == "/v1/completions")
+    *api = ApiKind::kOpenAICompletions;
+  else if (path == "/api/chat")
+    *api = ApiKind::kOllamaChat;
+  else if (path == "/api/generate")
+    *api = ApiKind::kOllamaGenerate;
+  else
+    return false;
   return true;
 }
 
@@ -221,8 +234,8 @@ RequestFacts request_facts(ApiKind api, const ojson& body) {
   return f;
 }
 
-Result<UpstreamRequest> to_upstream(ApiKind api, const ojson& body, const std::string& model, const Redactor& redactor,
-                                    Redaction* redaction) {
+Result<UpstreamRequest> to_upstream(ApiKind api, const ojson& body, const std::string& model,
+                                    const Redactor& redactor, Redaction* redaction) {
   if (!body.is_object()) return Status::invalid_argument("the request body must be a JSON object");
   UpstreamRequest out;
   const RequestFacts facts = request_facts(api, body);
@@ -231,14 +244,16 @@ Result<UpstreamRequest> to_upstream(ApiKind api, const ojson& body, const std::s
     case ApiKind::kOpenAICompletions: {
       out.path = api == ApiKind::kOpenAIChat ? "/chat/completions" : "/completions";
       out.body = body;
-      for (const char* k : {"keep_alive", "options", "num_ctx", "truncate", "sov_route", "sov_private"}) out.body.erase(k);
+      for (const char* k : {"keep_alive", "options", "num_ctx", "truncate", "sov_route", "sov_private"})
+        out.body.erase(k);
       break;
     }
     case ApiKind::kOllamaChat: {
       out.path = "/chat/completions";
       out.body = ojson::object();
       SOV_ASSIGN_OR_RETURN(out.body["messages"], ollama_chat_messages(body));
-      if (body.contains("tools") && body["tools"].is_array() && !body["tools"].empty()) out.body["tools"] = body["tools"];
+      if (body.contains("tools") && body["tools"].is_array() && !body["tools"].empty())
+        out.body["tools"] = body["tools"];
       map_ollama_options(body, &out.body);
       map_ollama_format(body, &out.body);
       break;
@@ -250,7 +265,9 @@ Result<UpstreamRequest> to_upstream(ApiKind api, const ojson& body, const std::s
       if (body.contains("system") && body["system"].is_string() && !body["system"].get<std::string>().empty())
         messages.push_back({{"role", "system"}, {"content", body["system"]}});
       const ojson prompt = body.contains("prompt") ? body["prompt"] : ojson("");
-      messages.push_back({{"role", "user"}, {"content", openai_content(prompt, body.contains("images") ? &body["images"] : nullptr)}});
+      messages.push_back(
+          {{"role", "user"},
+           {"content", openai_content(prompt, body.contains("images") ? &body["images"] : nullptr)}});
       out.body["messages"] = messages;
       map_ollama_options(body, &out.body);
       map_ollama_format(body, &out.body);
@@ -266,8 +283,8 @@ Result<UpstreamRequest> to_upstream(ApiKind api, const ojson& body, const std::s
   return out;
 }
 
-Result<ojson> from_upstream(ApiKind api, const ojson& upstream, const Redaction& redaction, int64_t elapsed_ns,
-                            Usage* usage) {
+Result<ojson> from_upstream(ApiKind api, const ojson& upstream, const Redaction& redaction,
+                            int64_t elapsed_ns, Usage* usage) {
   if (!upstream.is_object()) return Status::corrupt("the upstream answer is not a JSON object");
   read_usage(upstream, usage);
   ojson restored = upstream;
@@ -278,7 +295,8 @@ Result<ojson> from_upstream(ApiKind api, const ojson& upstream, const Redaction&
     return Status::corrupt("the upstream answer has no choices");
   const ojson& c0 = (*ch)[0];
   const ojson msg = c0.contains("message") && c0["message"].is_object() ? c0["message"] : ojson::object();
-  const std::string content = msg.contains("content") && msg["content"].is_string() ? msg["content"].get<std::string>() : "";
+  const std::string content =
+      msg.contains("content") && msg["content"].is_string() ? msg["content"].get<std::string>() : "";
   const std::string finish = c0.contains("finish_reason") && c0["finish_reason"].is_string()
                                  ? c0["finish_reason"].get<std::string>()
                                  : "stop";
@@ -336,7 +354,8 @@ Result<std::string> StreamTranslator::on_event(std::string_view data) {
     return out;
   }
   ojson j = ojson::parse(data, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::corrupt("the upstream sent a malformed stream event");
+  if (j.is_discarded() || !j.is_object())
+    return Status::corrupt("the upstream sent a malformed stream event");
   if (j.contains("error")) {
     const ojson& e = j["error"];
     const std::string msg = e.is_object() && e.contains("message") && e["message"].is_string()
@@ -367,27 +386,33 @@ Result<std::string> StreamTranslator::on_event(std::string_view data) {
       std::string piece = text ? restorer->push(text->get<std::string>()) : "";
       if (finishing) piece += restorer->flush();
       text_bytes_ += piece.size();
-      if (text) *text = piece;
-      else if (!piece.empty() && c.contains("delta") && c["delta"].is_object()) c["delta"]["content"] = piece;
-      else if (!piece.empty()) c["text"] = piece;
+      if (text)
+        *text = piece;
+      else if (!piece.empty() && c.contains("delta") && c["delta"].is_object())
+        c["delta"]["content"] = piece;
+      else if (!piece.empty())
+        c["text"] = piece;
       // Tool call argument fragments.
       if (c.contains("delta") && c["delta"].is_object() && c["delta"].contains("tool_calls") &&
           c["delta"]["tool_calls"].is_array()) {
         for (auto& call : c["delta"]["tool_calls"]) {
           if (!call.is_object()) continue;
-          const int ti = call.contains("index") && call["index"].is_number_integer() ? call["index"].get<int>() : 0;
+          const int ti =
+              call.contains("index") && call["index"].is_number_integer() ? call["index"].get<int>() : 0;
           auto& ar = args_[{index, ti}];
           if (!ar) ar = std::make_unique<StreamRestorer>(redaction_);
-          if (call.contains("function") && call["function"].is_object() && call["function"].contains("arguments") &&
-              call["function"]["arguments"].is_string()) {
-            call["function"]["arguments"] = ar->push(call["function"]["arguments"].get<std::string>()) + (finishing ? ar->flush() : "");
+          if (call.contains("function") && call["function"].is_object() &&
+              call["function"].contains("arguments") && call["function"]["arguments"].is_string()) {
+            call["function"]["arguments"] =
+                ar->push(call["function"]["arguments"].get<std::string>()) + (finishing ? ar->flush() : "");
           }
           if (!openai && index == 0) {
             ojson& acc = tool_calls_[ti];
             if (acc.is_null()) acc = {{"name", ""}, {"arguments", ""}};
             if (call.contains("function") && call["function"].is_object()) {
               const ojson& f = call["function"];
-              if (f.contains("name") && f["name"].is_string()) acc["name"] = acc["name"].get<std::string>() + f["name"].get<std::string>();
+              if (f.contains("name") && f["name"].is_string())
+                acc["name"] = acc["name"].get<std::string>() + f["name"].get<std::string>();
               if (f.contains("arguments") && f["arguments"].is_string())
                 acc["arguments"] = acc["arguments"].get<std::string>() + f["arguments"].get<std::string>();
             }
@@ -414,8 +439,10 @@ std::string StreamTranslator::flush_held() {
     if (rest.empty()) continue;
     if (openai) {
       ojson c = {{"index", index}};
-      if (api_ == ApiKind::kOpenAIChat) c["delta"] = {{"content", rest}};
-      else c["text"] = rest;
+      if (api_ == ApiKind::kOpenAIChat)
+        c["delta"] = {{"content", rest}};
+      else
+        c["text"] = rest;
       c["finish_reason"] = nullptr;
       ojson j = {{"object", api_ == ApiKind::kOpenAIChat ? "chat.completion.chunk" : "text_completion"},
                  {"model", model_},
@@ -443,7 +470,10 @@ std::string StreamTranslator::on_end(int64_t elapsed_ns) {
         if (args.is_discarded()) args = a;
         calls.push_back({{"function", {{"name", acc["name"]}, {"arguments", args}}}});
       }
-      ojson j = {{"model", model_}, {"created_at", rfc3339_now()}, {"message", {{"role", "assistant"}, {"content", ""}, {"tool_calls", calls}}}, {"done", false}};
+      ojson j = {{"model", model_},
+                 {"created_at", rfc3339_now()},
+                 {"message", {{"role", "assistant"}, {"content", ""}, {"tool_calls", calls}}},
+                 {"done", false}};
       out += j.dump(-1, ' ', false, ojson::error_handler_t::replace) + "\n";
     }
     out += ollama_line("", true, elapsed_ns);
@@ -456,7 +486,8 @@ std::string StreamTranslator::on_end(int64_t elapsed_ns) {
 std::string StreamTranslator::on_error(const std::string& message) const {
   const bool openai = api_ == ApiKind::kOpenAIChat || api_ == ApiKind::kOpenAICompletions;
   if (openai) {
-    ojson e = {{"error", {{"message", message}, {"type", "upstream_error"}, {"param", nullptr}, {"code", nullptr}}}};
+    ojson e = {
+        {"error", {{"message", message}, {"type", "upstream_error"}, {"param", nullptr}, {"code", nullptr}}}};
     return "data: " + e.dump(-1, ' ', false, ojson::error_handler_t::replace) + "\n\n";
   }
   return ojson{{"error", message}}.dump(-1, ' ', false, ojson::error_handler_t::replace) + "\n";

@@ -33,12 +33,12 @@ const char* api_name(ApiKind api);
 // Facts about a request that routing rules look at.
 struct RequestFacts {
   std::string model;
-  std::string prompt;          // all user-visible text of the request, for keyword/regex rules
-  int64_t prompt_tokens = 0;   // estimated: one token per 4 bytes of text, rounded up
+  std::string prompt;         // all user-visible text of the request, for keyword/regex rules
+  int64_t prompt_tokens = 0;  // estimated: one token per 4 bytes of text, rounded up
   bool has_images = false;
   bool has_tools = false;
-  bool stream = false;         // as the client asked (Ollama's default is true)
-  bool wants_usage = false;    // OpenAI stream_options.include_usage
+  bool stream = false;       // as the client asked (Ollama's default is true)
+  bool wants_usage = false;  // OpenAI stream_options.include_usage
 };
 RequestFacts request_facts(ApiKind api, const ojson& body);
 
@@ -52,8 +52,8 @@ struct UpstreamRequest {
   std::string path;
   ojson body;
 };
-Result<UpstreamRequest> to_upstream(ApiKind api, const ojson& body, const std::string& model, const Redactor& redactor,
-                                    Redaction* redaction);
+Result<UpstreamRequest> to_upstream(ApiKind api, const ojson& body, const std::string& model,
+                                    const Redactor& redactor, Redaction* redaction);
 
 // Token usage reported by the upstream (or estimated when it reports none).
 struct Usage {
@@ -64,8 +64,8 @@ struct Usage {
 
 // A whole (non-streamed) upstream answer in the client's shape, placeholders restored.
 // `elapsed_ns` fills Ollama's duration fields.
-Result<ojson> from_upstream(ApiKind api, const ojson& upstream, const Redaction& redaction, int64_t elapsed_ns,
-                            Usage* usage);
+Result<ojson> from_upstream(ApiKind api, const ojson& upstream, const Redaction& redaction,
+                            int64_t elapsed_ns, Usage* usage);
 
 // Turns upstream SSE events into client stream bytes.
 class StreamTranslator {
@@ -96,8 +96,8 @@ class StreamTranslator {
   Usage usage_;
   size_t output_bytes_ = 0;
   size_t text_bytes_ = 0;
-  bool finished_ = false;  // [DONE] seen / final line written
-  std::map<int, std::unique_ptr<StreamRestorer>> content_;            // per choice
+  bool finished_ = false;                                                // [DONE] seen / final line written
+  std::map<int, std::unique_ptr<StreamRestorer>> content_;               // per choice
   std::map<std::pair<int, int>, std::unique_ptr<StreamRestorer>> args_;  // per (choice, tool call)
   // Ollama: tool calls collected from deltas, sent as one message at the end.
   std::map<int, ojson> tool_calls_;

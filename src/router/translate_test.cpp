@@ -44,7 +44,8 @@ TEST(Translate, OllamaGenerateStreamAsksForUsage) {
 }
 
 TEST(Translate, RedactsUserTextOnly) {
-  ojson body = ojson::parse(R"({"model":"a@b.com","messages":[{"role":"user","name":"x@y.org","content":"mail me at c@d.net"}]})");
+  ojson body = ojson::parse(
+      R"({"model":"a@b.com","messages":[{"role":"user","name":"x@y.org","content":"mail me at c@d.net"}]})");
   Redaction red;
   auto up = to_upstream(ApiKind::kOpenAIChat, body, "a@b.com", redactor(), &red);
   ASSERT_TRUE(up.is_ok());

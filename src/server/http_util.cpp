@@ -21,15 +21,42 @@ Status wrong_type(std::string_view key, const char* want) {
 
 }  // namespace
 
+bool json_nesting_exceeds(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // skip the escaped character
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 Result<ojson> parse_json_body(const httplib::Request& req) {
   if (req.body.empty()) return Status::invalid_argument("missing request body");
+  // Nesting is bounded before parsing: the parser is iterative but dump() (tojson, logs)
+  // and our own walkers recurse, and no API body needs more than a few levels.
+  if (json_nesting_exceeds(req.body, kMaxJsonDepth)) {
+    return Status::invalid_argument(fmt::format("request body nested deeper than {} levels", kMaxJsonDepth));
+  }
   ojson body = ojson::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     // Parse again with exceptions for the position in the message.
     try {
       ojson unused = ojson::parse(req.body);
       (void)unused;
-    } catch (const ojson::parse_error& e) {
+    } catch (const ojson::exception& e) {  // parse_error, and out_of_range for 1e999999
       return Status::invalid_argument(fmt::format("invalid JSON in request body: {}", e.what()));
     }
     return Status::invalid_argument("invalid JSON in request body");

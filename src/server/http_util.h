@@ -20,8 +20,12 @@ namespace sov::server {
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-// Parses the body as a JSON object (key order kept, for chat templates' tojson).
+// Parses the body as a JSON object (key order kept, for chat templates' tojson). Bodies
+// nested deeper than kMaxJsonDepth are refused before parsing (400, never a stack overflow).
+inline constexpr int kMaxJsonDepth = 128;
 Result<ojson> parse_json_body(const httplib::Request& req);
+// True when arrays/objects in `text` (JSON, strings skipped) nest deeper than `max_depth`.
+bool json_nesting_exceeds(std::string_view text, int max_depth);
 
 // Typed optional fields: nullopt when absent or null; an error naming `key` when present
 // with the wrong type.

@@ -55,7 +55,7 @@ struct Runner {
   std::shared_ptr<const tokenizer::Tokenizer> tokenizer;
   std::optional<chat::ChatTemplate> chat_template;  // empty: the model has none (or it did not parse)
   int32_t n_ctx = 0;
-  uint64_t size_bytes = 0;                          // file + context
+  uint64_t size_bytes = 0;  // file + context
   // Embeddings: the only engine of an encoder-only model (then model, tokenizer and
   // scheduler are null); created on first use for a decoder (ModelManager::embedder).
   mutable std::mutex embed_mu;

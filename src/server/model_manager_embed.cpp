@@ -28,7 +28,8 @@ Result<std::shared_ptr<ModelLease>> ModelManager::acquire_embedding(std::string_
   return acquire_impl(name, 0, keep_alive, /*embedding=*/true);
 }
 
-Result<std::shared_ptr<ModelLease>> ModelManager::load_encoder(const ModelEntry& entry, KeepAlive keep_alive) {
+Result<std::shared_ptr<ModelLease>> ModelManager::load_encoder(const ModelEntry& entry,
+                                                               KeepAlive keep_alive) {
   const auto t0 = std::chrono::steady_clock::now();
   // The file's size plus the activations of one micro-batch (a generous estimate).
   const uint64_t need = entry.size + (64ull << 20);
@@ -57,8 +58,8 @@ Result<std::shared_ptr<ModelLease>> ModelManager::load_encoder(const ModelEntry&
   r->embedder = std::move(embedder).value();
   const int64_t load_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
-  log::info("loaded embedding model {} ({}, context {}) in {:.1f} ms", entry.name, r->embedder->arch(), r->n_ctx,
-            load_ns / 1e6);
+  log::info("loaded embedding model {} ({}, context {}) in {:.1f} ms", entry.name, r->embedder->arch(),
+            r->n_ctx, load_ns / 1e6);
   {
     std::lock_guard lock(mu_);
     auto e = std::make_unique<Entry>();

@@ -102,9 +102,9 @@ Result<EmbedOutcome> run_embed(ServerState& s, const EmbedRequest& r, const http
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (inputs[i].size() <= static_cast<size_t>(ctx)) continue;
       if (!r.truncate) {
-        return Status::out_of_range(fmt::format(
-            "input {} has {} tokens, more than the context of {} (set truncate to cut it)", i, inputs[i].size(),
-            ctx));
+        return Status::out_of_range(
+            fmt::format("input {} has {} tokens, more than the context of {} (set truncate to cut it)", i,
+                        inputs[i].size(), ctx));
       }
       inputs[i].resize(static_cast<size_t>(ctx));
     }
@@ -206,7 +206,8 @@ void handle_embed(ServerState& s, const httplib::Request& req, httplib::Response
       if (!it->get<std::string>().empty()) r.texts.push_back(it->get<std::string>());
     } else if (it->is_array()) {
       for (const auto& v : *it) {
-        if (!v.is_string()) return send_ollama_error(res, 400, "field \"input\" must be a string or a list of strings");
+        if (!v.is_string())
+          return send_ollama_error(res, 400, "field \"input\" must be a string or a list of strings");
         r.texts.push_back(v.get<std::string>());
       }
     } else {
@@ -223,8 +224,8 @@ void handle_embed(ServerState& s, const httplib::Request& req, httplib::Response
     if (i) text += ',';
     append_vector(&text, out->embeddings[i]);
   }
-  text += fmt::format("],\"total_duration\":{},\"load_duration\":{},\"prompt_eval_count\":{}}}", ns_since(start),
-                      out->load_ns, out->prompt_tokens);
+  text += fmt::format("],\"total_duration\":{},\"load_duration\":{},\"prompt_eval_count\":{}}}",
+                      ns_since(start), out->load_ns, out->prompt_tokens);
   send_body(res, std::move(text));
 }
 
@@ -253,13 +254,16 @@ void handle_embeddings_legacy(ServerState& s, const httplib::Request& req, httpl
 Status parse_openai_input(const ojson& body, EmbedRequest* r) {
   auto it = body.find("input");
   if (it == body.end() || it->is_null()) return Status::invalid_argument("field \"input\" is required");
-  const char* kShape = "field \"input\" must be a string, a list of strings, or token ids (a list of integers or of lists of integers)";
+  const char* kShape =
+      "field \"input\" must be a string, a list of strings, or token ids (a list of integers or of lists of "
+      "integers)";
   auto ids = [&](const ojson& list, std::vector<int32_t>* out) -> Status {
     if (list.empty()) return Status::invalid_argument("field \"input\" has an empty list of token ids");
     for (const auto& t : list) {
       if (!t.is_number_integer()) return Status::invalid_argument(kShape);
       const int64_t v = t.get<int64_t>();
-      if (v < 0 || v > INT32_MAX) return Status::invalid_argument(fmt::format("token id {} is out of range", v));
+      if (v < 0 || v > INT32_MAX)
+        return Status::invalid_argument(fmt::format("token id {} is out of range", v));
       out->push_back(static_cast<int32_t>(v));
     }
     return Status::ok();
@@ -334,9 +338,8 @@ void handle_openai_embeddings(ServerState& s, const httplib::Request& req, httpl
 }  // namespace
 
 void register_embed_routes(httplib::Server& http, ServerState& state) {
-  http.Post("/api/embed", [&state](const httplib::Request& req, httplib::Response& res) {
-    handle_embed(state, req, res);
-  });
+  http.Post("/api/embed",
+            [&state](const httplib::Request& req, httplib::Response& res) { handle_embed(state, req, res); });
   http.Post("/api/embeddings", [&state](const httplib::Request& req, httplib::Response& res) {
     handle_embeddings_legacy(state, req, res);
   });

@@ -17,8 +17,11 @@
 // Errors use Ollama's {"error": "..."} shape. Names are validated (they become folder names).
 // Embedding models are loaded once and shared; each request opens its own SQLite connection.
 // Background jobs (one per base) are cancelled and joined when the server goes away.
+#include "server/routes_kb.h"
+
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -341,10 +344,130 @@ void query(KbService& svc, const std::string& name, const httplib::Request& req,
   send_json(res, json{{"results", results}});
 }
 
+// The service of each server, for the chat routes' "knowledge" field.
+std::mutex g_services_mutex;
+std::map<const ServerState*, std::weak_ptr<KbService>> g_services;
+
+std::shared_ptr<KbService> service_of(const ServerState& state) {
+  std::lock_guard lock(g_services_mutex);
+  auto it = g_services.find(&state);
+  return it == g_services.end() ? nullptr : it->second.lock();
+}
+
+// The text of a message's content: a string, or the text parts of an array.
+std::string content_text(const ojson& message) {
+  auto it = message.find("content");
+  if (it == message.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  std::string out;
+  if (it->is_array())
+    for (const auto& part : *it)
+      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
+          part["text"].is_string())
+        out += (out.empty() ? "" : "\n") + part["text"].get<std::string>();
+  return out;
+}
+
 }  // namespace
+
+Result<std::optional<KnowledgeRequest>> retrieve_knowledge(ServerState& state, const ojson& body,
+                                                           const ojson& messages) {
+  auto field = body.find("knowledge");
+  if (field == body.end() || field->is_null()) return std::optional<KnowledgeRequest>();
+  if (!field->is_object())
+    return Status::invalid_argument("field \"knowledge\" must be an object like {\"base\": NAME}");
+  const ojson& k = *field;
+  for (const auto& [key, value] : k.items())
+    if (key != "base" && key != "k" && key != "mode" && key != "path" && key != "budget")
+      return Status::invalid_argument(fmt::format("knowledge: unknown field \"{}\"", key));
+  SOV_ASSIGN_OR_RETURN(auto base, get_string(k, "base"));
+  SOV_ASSIGN_OR_RETURN(auto top_k, get_int(k, "k", 1, 50));
+  SOV_ASSIGN_OR_RETURN(auto mode, get_string(k, "mode"));
+  SOV_ASSIGN_OR_RETURN(auto path, get_string(k, "path"));
+  SOV_ASSIGN_OR_RETURN(auto budget, get_int(k, "budget", 1, 1 << 20));
+  if (!base || base->empty()) return Status::invalid_argument("knowledge: field \"base\" is required");
+  SOV_RETURN_IF_ERROR(kb::validate_kb_name(*base));
+  KnowledgeRequest out;
+  out.base = *base;
+  out.budget = static_cast<int32_t>(budget.value_or(0));
+  for (auto it = messages.rbegin(); it != messages.rend(); ++it)
+    if (it->is_object() && it->value("role", "") == "user") {
+      out.question = content_text(*it);
+      break;
+    }
+  if (out.question.empty())
+    return Status::invalid_argument("knowledge: the request needs a user message to search with");
+  kb::SearchQuery q;
+  q.text = out.question;
+  q.k = static_cast<int32_t>(top_k.value_or(5));
+  q.path_glob = path.value_or("");
+  if (mode) {
+    auto m = kb::parse_search_mode(*mode);
+    if (!m) return Status::invalid_argument("knowledge: " + m.status().message());
+    q.mode = *m;
+  }
+  auto svc = service_of(state);
+  if (!svc) return Status::unsupported("knowledge bases are not configured on this server");
+  SOV_ASSIGN_OR_RETURN(auto kb_base, svc->open(out.base));
+  std::shared_ptr<kb::Embedder> embedder;
+  if (q.mode != kb::SearchMode::kKeyword) {
+    SOV_ASSIGN_OR_RETURN(embedder, svc->embedder(kb_base->settings().embed_model));
+  }
+  SOV_ASSIGN_OR_RETURN(out.hits, kb::search(*kb_base, q, embedder.get()));
+  return std::optional<KnowledgeRequest>(std::move(out));
+}
+
+std::vector<kb::Source> ground_messages(const KnowledgeRequest& request, int32_t n_ctx,
+                                        const kb::TokenCounter& count_tokens, ojson* messages) {
+  int32_t budget = request.budget > 0 ? request.budget : std::clamp(n_ctx / 2, 64, 2048);
+  kb::GroundedPrompt p = kb::build_grounded_prompt(request.question, request.hits, budget, count_tokens);
+  // One system message first: chat templates often accept no other position.
+  if (!messages->empty() && (*messages)[0].is_object() && (*messages)[0].value("role", "") == "system" &&
+      (*messages)[0].contains("content") && (*messages)[0]["content"].is_string()) {
+    std::string own = (*messages)[0]["content"].get<std::string>();
+    (*messages)[0]["content"] = own.empty() ? p.system : own + "\n\n" + p.system;
+  } else {
+    messages->insert(messages->begin(), ojson{{"role", "system"}, {"content", p.system}});
+  }
+  return p.sources;
+}
+
+json sources_json(const std::vector<kb::Source>& sources, const std::vector<kb::SearchHit>& hits) {
+  json out = json::array();
+  for (const kb::Source& s : sources) {
+    // The score of the best hit that went into this (possibly merged) source.
+    double score = 0;
+    for (const kb::SearchHit& h : hits)
+      if (h.path == s.path && h.line_first <= s.line_last && h.line_last >= s.line_first) {
+        score = h.score;
+        break;
+      }
+    out.push_back({{"index", s.number},
+                   {"path", s.path},
+                   {"lines", {s.line_first, s.line_last}},
+                   {"heading", s.heading},
+                   {"score", score}});
+  }
+  return out;
+}
+
+json apply_knowledge(const std::optional<KnowledgeRequest>& request, const Runner& runner, ojson* messages) {
+  if (!request) return json();
+  kb::TokenCounter count;
+  if (runner.tokenizer)
+    count = [tok = runner.tokenizer](std::string_view text) {
+      return static_cast<int32_t>(tok->encode(text, false, false).size());
+    };
+  return sources_json(ground_messages(*request, runner.n_ctx, count, messages), request->hits);
+}
 
 void register_kb_routes(httplib::Server& http, ServerState& state) {
   auto svc = std::make_shared<KbService>(state.config.kb_root);
+  {
+    std::lock_guard lock(g_services_mutex);
+    std::erase_if(g_services, [](const auto& e) { return e.second.expired(); });
+    g_services[&state] = svc;
+  }
   http.Get("/api/kb", [svc](const httplib::Request&, httplib::Response& res) { list(*svc, res); });
   http.Post("/api/kb",
             [svc](const httplib::Request& req, httplib::Response& res) { create(*svc, req, res); });

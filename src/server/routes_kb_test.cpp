@@ -160,5 +160,141 @@ TEST_F(KbRoutes, VectorQueriesWithAnEmbeddingModel) {
   EXPECT_EQ(status, 400);
 }
 
+// The "knowledge" extension of the chat routes: a base over fixture files on disk.
+class KbChat : public KbRoutes {
+ protected:
+  void SetUp() override {
+    KbRoutes::SetUp();
+    if (IsSkipped()) return;
+    write_file(tmp_ / "docs" / "otters.md",
+               "# Otters\n\nSea otters migrate north every April to the kelp forests.\n");
+    write_file(tmp_ / "docs" / "bread.txt", "Sourdough bread needs a starter fed with flour and water.\n");
+    int status = 0;
+    post("/api/kb", {{"name", "docs"}}, &status);
+    ASSERT_EQ(status, 200);
+    json added =
+        post("/api/kb/docs/documents", {{"paths", {(tmp_ / "docs").string()}}, {"wait", true}}, &status);
+    ASSERT_EQ(status, 200) << added.dump();
+    ASSERT_EQ(added["summary"]["added"], 2);
+  }
+  static json messages() {
+    return json::array({{{"role", "user"}, {"content", "When do sea otters migrate?"}}});
+  }
+  // A short greedy chat request, with or without knowledge.
+  json chat_body(bool stream, const json& knowledge) const {
+    json b = {{"model", "stories260K"},
+              {"messages", messages()},
+              {"stream", stream},
+              {"options", {{"num_predict", 3}, {"temperature", 0}}}};
+    if (!knowledge.is_null()) b["knowledge"] = knowledge;
+    return b;
+  }
+  json openai_body(bool stream, const json& knowledge) const {
+    json b = {{"model", "stories260K"},
+              {"messages", messages()},
+              {"stream", stream},
+              {"max_tokens", 3},
+              {"temperature", 0}};
+    if (stream) b["stream_options"] = {{"include_usage", true}};
+    if (!knowledge.is_null()) b["knowledge"] = knowledge;
+    return b;
+  }
+  std::string raw_post(const std::string& path, const json& body, int* status) {
+    auto r = server_->client().Post(path.c_str(), body.dump(), "application/json");
+    EXPECT_TRUE(r);
+    if (!r) return "";
+    *status = r->status;
+    return r->body;
+  }
+  static void expect_otter_source(const json& sources) {
+    ASSERT_TRUE(sources.is_array()) << sources.dump();
+    ASSERT_EQ(sources.size(), 1u) << sources.dump();  // k = 1
+    EXPECT_EQ(sources[0]["index"], 1);
+    EXPECT_TRUE(sources[0]["path"].get<std::string>().ends_with("docs/otters.md")) << sources.dump();
+    EXPECT_EQ(sources[0]["lines"], json::array({1, 3}));
+    EXPECT_GT(sources[0]["score"].get<double>(), 0.0);
+  }
+  // The source text (about 60 bytes, several tokens per word with stories260K's tiny vocabulary)
+  // plus the instructions must reach the prompt.
+  static constexpr int kMinGrowth = 40;
+};
+
+TEST_F(KbChat, OllamaChatIsGroundedAndReturnsSources) {
+  const json knowledge = {{"base", "docs"}, {"k", 1}, {"mode", "keyword"}};
+  int status = 0;
+  json plain = post("/api/chat", chat_body(false, nullptr), &status);
+  ASSERT_EQ(status, 200) << plain.dump();
+  EXPECT_FALSE(plain.contains("sources"));
+  json grounded = post("/api/chat", chat_body(false, knowledge), &status);
+  ASSERT_EQ(status, 200) << grounded.dump();
+  expect_otter_source(grounded["sources"]);
+  EXPECT_GT(grounded["prompt_eval_count"].get<int>(), plain["prompt_eval_count"].get<int>() + kMinGrowth);
+
+  // A budget too small for the instructions and the source cuts the context short.
+  json tight = knowledge;
+  tight["budget"] = 8;
+  json small = post("/api/chat", chat_body(false, tight), &status);
+  ASSERT_EQ(status, 200) << small.dump();
+  EXPECT_LT(small["prompt_eval_count"].get<int>(), grounded["prompt_eval_count"].get<int>());
+
+  // Streamed: the sources come on the final chunk only.
+  std::string body = raw_post("/api/chat", chat_body(true, knowledge), &status);
+  ASSERT_EQ(status, 200) << body;
+  auto lines = test::ndjson(body);
+  ASSERT_GE(lines.size(), 2u);
+  for (size_t i = 0; i + 1 < lines.size(); ++i) EXPECT_FALSE(lines[i].contains("sources"));
+  EXPECT_EQ(lines.back()["done"], true);
+  expect_otter_source(lines.back()["sources"]);
+  EXPECT_EQ(lines.back()["prompt_eval_count"], grounded["prompt_eval_count"]);
+}
+
+TEST_F(KbChat, OpenAIChatIsGroundedAndReturnsSources) {
+  const json knowledge = {{"base", "docs"}, {"k", 1}};  // default mode: keyword (no embedding model)
+  int status = 0;
+  json plain = post("/v1/chat/completions", openai_body(false, nullptr), &status);
+  ASSERT_EQ(status, 200) << plain.dump();
+  EXPECT_FALSE(plain.contains("sources"));
+  json grounded = post("/v1/chat/completions", openai_body(false, knowledge), &status);
+  ASSERT_EQ(status, 200) << grounded.dump();
+  expect_otter_source(grounded["sources"]);
+  const int prompt_tokens = grounded["usage"]["prompt_tokens"].get<int>();
+  EXPECT_GT(prompt_tokens, plain["usage"]["prompt_tokens"].get<int>() + kMinGrowth);
+
+  std::string body = raw_post("/v1/chat/completions", openai_body(true, knowledge), &status);
+  ASSERT_EQ(status, 200) << body;
+  bool done = false;
+  auto events = test::sse_events(body, &done);
+  EXPECT_TRUE(done);
+  ASSERT_GE(events.size(), 2u);
+  for (size_t i = 0; i + 1 < events.size(); ++i) EXPECT_FALSE(events[i].contains("sources"));
+  expect_otter_source(events.back()["sources"]);
+  EXPECT_EQ(events.back()["usage"]["prompt_tokens"], prompt_tokens);
+
+  // The system message of the request is kept, the sources appended to it.
+  json with_system = openai_body(false, knowledge);
+  with_system["messages"].insert(with_system["messages"].begin(),
+                                 json{{"role", "system"}, {"content", "Be brief."}});
+  json both = post("/v1/chat/completions", with_system, &status);
+  ASSERT_EQ(status, 200) << both.dump();
+  expect_otter_source(both["sources"]);
+  EXPECT_GT(both["usage"]["prompt_tokens"].get<int>(), prompt_tokens);
+}
+
+TEST_F(KbChat, BadKnowledgeIsRejected) {
+  int status = 0;
+  for (const char* path : {"/api/chat", "/v1/chat/completions"}) {
+    const bool ollama = std::string(path) == "/api/chat";
+    auto body = [&](const json& k) { return ollama ? chat_body(false, k) : openai_body(false, k); };
+    json r = post(path, body({{"base", "nope"}}), &status);
+    EXPECT_EQ(status, 404) << path << " " << r.dump();
+    for (const json& bad : {json("docs"), json{{"k", 2}}, json{{"base", "docs"}, {"k", 0}},
+                            json{{"base", "docs"}, {"mode", "fuzzy"}}, json{{"base", "docs"}, {"top", 3}},
+                            json{{"base", "../docs"}}, json{{"base", 7}}}) {
+      r = post(path, body(bad), &status);
+      EXPECT_EQ(status, 400) << path << " " << bad.dump() << " " << r.dump();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sov::server

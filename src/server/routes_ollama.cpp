@@ -1,6 +1,7 @@
 // Ollama's generation routes: POST /api/generate and POST /api/chat, with NDJSON streaming
 // (the default) or one JSON object ("stream": false). Field names, defaults and the final
-// statistics (durations in nanoseconds) follow Ollama's docs/api.md.
+// statistics (durations in nanoseconds) follow Ollama's docs/api.md. Extension: /api/chat's
+// "knowledge" grounds the answer in a knowledge base and adds "sources" (routes_kb.h).
 #include <fmt/format.h>
 
 #include "server/duration.h"
@@ -8,6 +9,7 @@
 #include "server/grammar_constraint.h"
 #include "server/http_util.h"
 #include "server/model_config.h"
+#include "server/routes_kb.h"
 #include "server/server.h"
 #include "chat/tool_calls.h"
 
@@ -168,10 +170,13 @@ class ChatFormatter : public StreamFormatter {
     json j = head(model_);
     j["message"] = {{"role", "assistant"}, {"content", ""}};
     add_stats(&j, *gen_, st);
+    if (!sources.is_null()) j["sources"] = sources;
     return out + line(j);
   }
   std::string on_error(const Status& s) override { return line(json{{"error", s.message()}}); }
   std::string on_end() override { return ""; }
+
+  json sources;  // knowledge-base sources for the final chunk; null for none
 
  private:
   std::string chunk(const std::string& content, const std::vector<ToolCall>& calls) const {
@@ -253,9 +258,12 @@ void chat(ServerState& s, const httplib::Request& req, httplib::Response& res) {
   auto names = tool_names(tool_list);
   if (!names) return send_ollama_error(res, names.status());
   if (msgs.empty()) return load_or_unload(s, c, res, true);
+  auto knowledge = retrieve_knowledge(s, *body, msgs);  // "knowledge": grounding in a KB
+  if (!knowledge) return send_ollama_error(res, knowledge.status());
 
   auto lease = s.manager.acquire(c.model, c.options.num_ctx, c.keep_alive);
   if (!lease) return send_ollama_error(res, lease.status());
+  json sources = apply_knowledge(*knowledge, (*lease)->runner(), &msgs);
   auto prompt = build_chat_prompt((*lease)->runner(), msgs, tool_list);
   if (!prompt) return send_ollama_error(res, prompt.status());
   GenerationSpec spec{std::move(prompt).value(), c.options};
@@ -264,8 +272,9 @@ void chat(ServerState& s, const httplib::Request& req, httplib::Response& res) {
   if (!gen) return send_ollama_error(res, gen.status());
   const bool use_tools = !names->empty();
   if (c.stream) {
-    return stream_generation(res, "application/x-ndjson", *gen,
-                             std::make_shared<ChatFormatter>(c.model, *gen, *names, use_tools));
+    auto formatter = std::make_shared<ChatFormatter>(c.model, *gen, *names, use_tools);
+    formatter->sources = sources;
+    return stream_generation(res, "application/x-ndjson", *gen, formatter);
   }
   auto choices = collect_generation(**gen);
   if (!choices) return send_ollama_error(res, choices.status());
@@ -283,6 +292,7 @@ void chat(ServerState& s, const httplib::Request& req, httplib::Response& res) {
   json out = head(c.model);
   out["message"] = message;
   add_stats(&out, **gen, ch.stats);
+  if (!sources.is_null()) out["sources"] = sources;
   send_json(res, out);
 }
 

@@ -1,6 +1,7 @@
 // OpenAI-compatible generation routes: POST /v1/chat/completions and POST /v1/completions,
 // as JSON or as server-sent events ending in "data: [DONE]". Extensions (documented in
-// docs/api.md): num_ctx, truncate, keep_alive and an Ollama "options" object.
+// docs/api.md): num_ctx, truncate, keep_alive, an Ollama "options" object and "knowledge"
+// (grounding in a knowledge base, routes_kb.h).
 #include <fmt/format.h>
 
 #include "server/duration.h"
@@ -8,6 +9,7 @@
 #include "server/grammar_constraint.h"
 #include "server/http_util.h"
 #include "server/model_config.h"
+#include "server/routes_kb.h"
 #include "server/server.h"
 #include "chat/tool_calls.h"
 
@@ -217,14 +219,17 @@ class ChatStream : public StreamFormatter {
   }
   std::string on_end() override {
     std::string out;
-    if (include_usage_) {
+    if (include_usage_ || !sources.is_null()) {
       json c = chunk();
       c["choices"] = json::array();
-      c["usage"] = usage_json(stats_);
+      if (include_usage_) c["usage"] = usage_json(stats_);
+      if (!sources.is_null()) c["sources"] = sources;
       out += sse(c);
     }
     return out + "data: [DONE]\n\n";
   }
+
+  json sources;  // knowledge-base sources for the last chunk; null for none
 
  private:
   json chunk() const {
@@ -303,16 +308,23 @@ void chat_completions(ServerState& s, const httplib::Request& req, httplib::Resp
     r.grammar = *g;
   }
 
+  auto knowledge = retrieve_knowledge(s, *body, **messages);  // "knowledge": grounding in a KB
+  if (!knowledge) return send_openai_error(res, knowledge.status());
+
   auto lease = s.manager.acquire(r.model, r.options.num_ctx, r.keep_alive);
   if (!lease) return send_openai_error(res, lease.status());
+  json sources = apply_knowledge(*knowledge, (*lease)->runner(), &**messages);
   auto prompt = build_chat_prompt((*lease)->runner(), **messages, tools->tools);
   if (!prompt) return send_openai_error(res, prompt.status());
   GenerationSpec spec{std::move(prompt).value(), r.options, r.n, r.top_logprobs};
   spec.grammar = r.grammar;
   auto gen = start_generation(s.manager, *lease, std::move(spec), req, &s.metrics, start);
   if (!gen) return send_openai_error(res, gen.status());
-  if (r.stream)
-    return stream_generation(res, "text/event-stream", *gen, std::make_shared<ChatStream>(r, *gen, *tools));
+  if (r.stream) {
+    auto formatter = std::make_shared<ChatStream>(r, *gen, *tools);
+    formatter->sources = sources;
+    return stream_generation(res, "text/event-stream", *gen, formatter);
+  }
 
   auto choices = collect_generation(**gen);
   if (!choices) return send_openai_error(res, choices.status());
@@ -344,13 +356,15 @@ void chat_completions(ServerState& s, const httplib::Request& req, httplib::Resp
          {"finish_reason", finish_reason(ch.stats, called)}});
     stats.push_back(ch.stats);
   }
-  send_json(res, json{{"id", "chatcmpl-" + random_id()},
-                      {"object", "chat.completion"},
-                      {"created", unix_now()},
-                      {"model", r.model},
-                      {"system_fingerprint", kFingerprint},
-                      {"choices", out_choices},
-                      {"usage", usage_json(stats)}});
+  json out = {{"id", "chatcmpl-" + random_id()},
+              {"object", "chat.completion"},
+              {"created", unix_now()},
+              {"model", r.model},
+              {"system_fingerprint", kFingerprint},
+              {"choices", out_choices},
+              {"usage", usage_json(stats)}};
+  if (!sources.is_null()) out["sources"] = sources;
+  send_json(res, out);
 }
 
 class CompletionStream : public StreamFormatter {

@@ -18,8 +18,8 @@ namespace {
 
 using router::ApiKind;
 using router::Decision;
-using router::RouteRequest;
 using router::Router;
+using router::RouteRequest;
 
 void send_error(const httplib::Request& req, httplib::Response& res, int status, const std::string& message) {
   if (is_openai_path(req.path)) {
@@ -75,7 +75,8 @@ bool local_failed(const httplib::Response& res) {
 }
 
 // Sends an upstream answer: whole, or streamed chunk by chunk as it arrives.
-void deliver(httplib::Response& res, std::unique_ptr<router::UpstreamResponse> up, std::shared_ptr<Router> r) {
+void deliver(httplib::Response& res, std::unique_ptr<router::UpstreamResponse> up,
+             std::shared_ptr<Router> r) {
   if (!up->streaming()) {
     res.set_content(up->body(), up->content_type());
     return;
@@ -126,8 +127,8 @@ void handle(ServerState& s, const std::shared_ptr<Router>& r, const httplib::Ser
     res.body.clear();
     res.status = 200;
     res.headers.erase("X-Sov-Route");
-    res.set_header("X-Sov-Route",
-                   fmt::format("backend={}; model={}; rule=fallback; from=local", d.fallback->backend, d.fallback->model));
+    res.set_header("X-Sov-Route", fmt::format("backend={}; model={}; rule=fallback; from=local",
+                                              d.fallback->backend, d.fallback->model));
     return deliver(res, std::move(up.response), r);
   }
 
@@ -136,8 +137,8 @@ void handle(ServerState& s, const std::shared_ptr<Router>& r, const httplib::Ser
   if (up.can_fall_back && d.fallback) {
     r->count_fallback(d.backend, d.fallback->backend);
     res.headers.erase("X-Sov-Route");
-    res.set_header("X-Sov-Route", fmt::format("backend={}; model={}; rule=fallback; from={}", d.fallback->backend,
-                                              d.fallback->model, d.backend));
+    res.set_header("X-Sov-Route", fmt::format("backend={}; model={}; rule=fallback; from={}",
+                                              d.fallback->backend, d.fallback->model, d.backend));
     return run_local(req, res, local, rr.body, d.fallback->model);
   }
   send_error(req, res, up.status ? up.status : 502, up.error);
@@ -148,18 +149,19 @@ router::ojson redacted_config(const router::RouterConfig& c, const std::string& 
   for (const auto& b : c.backends) {
     router::ojson aliases = router::ojson::object();
     for (const auto& [k, v] : b.aliases) aliases[k] = v;
-    backends.push_back({{"name", b.name},
-                        {"base_url", b.base_url},
-                        {"api_key_env", b.api_key_env},
-                        {"api_key_set", !b.api_key.empty()},
-                        {"model", b.model},
-                        {"models", b.models},
-                        {"aliases", aliases},
-                        {"capabilities", b.capabilities},
-                        {"allow_private", b.allow_private},
-                        {"fallback_local", b.fallback_local},
-                        {"retries", b.retries},
-                        {"price", {{"input", b.price.input_per_million}, {"output", b.price.output_per_million}}}});
+    backends.push_back(
+        {{"name", b.name},
+         {"base_url", b.base_url},
+         {"api_key_env", b.api_key_env},
+         {"api_key_set", !b.api_key.empty()},
+         {"model", b.model},
+         {"models", b.models},
+         {"aliases", aliases},
+         {"capabilities", b.capabilities},
+         {"allow_private", b.allow_private},
+         {"fallback_local", b.fallback_local},
+         {"retries", b.retries},
+         {"price", {{"input", b.price.input_per_million}, {"output", b.price.output_per_million}}}});
   }
   router::ojson rules = router::ojson::array();
   for (const auto& rule : c.rules) {
@@ -188,7 +190,10 @@ router::ojson redacted_config(const router::RouterConfig& c, const std::string& 
           {"backends", backends},
           {"rules", rules},
           {"redaction",
-           {{"enabled", c.redaction.enabled}, {"builtin", c.redaction.builtin}, {"custom", custom}, {"restore", c.redaction.restore}}},
+           {{"enabled", c.redaction.enabled},
+            {"builtin", c.redaction.builtin},
+            {"custom", custom},
+            {"restore", c.redaction.restore}}},
           {"audit_path", audit_path}};
 }
 
@@ -199,6 +204,7 @@ httplib::Server::Handler routed(ServerState& state, httplib::Server::Handler loc
     std::shared_ptr<Router> r = state.config.router;
     ApiKind api;
     if (!r || !router::api_for_path(req.path, &api)) return local(req, res);
+    if (json_nesting_exceeds(req.body, kMaxJsonDepth)) return local(req, res);  // it refuses
     auto body = router::ojson::parse(req.body, nullptr, false);
     // Malformed bodies are the local handler's to refuse, with its usual messages.
     if (body.is_discarded() || !body.is_object() || !body.contains("model") || !body["model"].is_string())
@@ -210,14 +216,18 @@ httplib::Server::Handler routed(ServerState& state, httplib::Server::Handler loc
 void register_router_routes(httplib::Server& http, ServerState& state) {
   http.Post("/api/route/explain", [&state](const httplib::Request& req, httplib::Response& res) {
     std::shared_ptr<Router> r = state.config.router;
-    auto body = router::ojson::parse(req.body, nullptr, false);
+    auto body = json_nesting_exceeds(req.body, kMaxJsonDepth)
+                    ? router::ojson(router::ojson::value_t::discarded)
+                    : router::ojson::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object())
-      return send_ollama_error(res, 400, "the body must be a JSON object: a generation request, plus \"api\"");
+      return send_ollama_error(res, 400,
+                               "the body must be a JSON object: a generation request, plus \"api\"");
     // Which API the request would be sent to: "/v1/chat/completions" (default), ...
     ApiKind api = ApiKind::kOpenAIChat;
     const std::string path = body.value("api", "/v1/chat/completions");
     if (!router::api_for_path(path, &api))
-      return send_ollama_error(res, 400, "\"api\" must be /v1/chat/completions, /v1/completions, /api/chat or /api/generate");
+      return send_ollama_error(
+          res, 400, "\"api\" must be /v1/chat/completions, /v1/completions, /api/chat or /api/generate");
     body.erase("api");
     if (!body.contains("model") || !body["model"].is_string())
       return send_ollama_error(res, 400, "field \"model\" is required");

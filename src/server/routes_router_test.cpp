@@ -23,7 +23,8 @@ class RouterServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> n{0};
-    home_ = fs::temp_directory_path() / ("sov_router_srv_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    home_ = fs::temp_directory_path() /
+            ("sov_router_srv_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
     fs::create_directories(home_);
   }
   void TearDown() override {
@@ -76,13 +77,15 @@ TEST_F(RouterServerTest, AutoRoutesByRuleAndExplainsIt) {
   start(kLongRule);
   auto cli = server_->client();
   // Short: local.
-  auto res = cli.Post("/v1/chat/completions", chat_body("auto", "Once upon a time").dump(), "application/json");
+  auto res =
+      cli.Post("/v1/chat/completions", chat_body("auto", "Once upon a time").dump(), "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   EXPECT_EQ(res->get_header_value("X-Sov-Route"), "backend=local; model=stories260K; rule=default");
   EXPECT_EQ(fake_.count(), 0u);
   // Long: upstream, with the secret redacted on the way out and restored on the way back.
-  const std::string long_text = "Please summarise this, then mail it to boss@corp.example: " + std::string(200, 'a');
+  const std::string long_text =
+      "Please summarise this, then mail it to boss@corp.example: " + std::string(200, 'a');
   res = cli.Post("/v1/chat/completions", chat_body("auto", long_text).dump(), "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
@@ -115,9 +118,25 @@ TEST_F(RouterServerTest, AutoRoutesByRuleAndExplainsIt) {
   EXPECT_EQ(audit[0]["redactions"]["email"], 1);
   res = cli.Get("/metrics");
   EXPECT_NE(res->body.find("sov_upstream_requests_total{backend=\"cloud\"} 1"), std::string::npos);
-  EXPECT_NE(res->body.find("sov_router_decisions_total{backend=\"local\",rule=\"default\"} 1"), std::string::npos);
+  EXPECT_NE(res->body.find("sov_router_decisions_total{backend=\"local\",rule=\"default\"} 1"),
+            std::string::npos);
   res = cli.Get("/api/route");
   EXPECT_EQ(json::parse(res->body)["backends"][0]["name"], "cloud");
+}
+
+TEST_F(RouterServerTest, PromptsOverTheLocalContextGoUpstream) {
+  SOV_REQUIRE_TESTDATA(td);
+  testdata_ = td;
+  start("[[rules]]\nname = \"too-big\"\nexceeds_local_context = true\nbackend = \"cloud\"\n");
+  auto cli = server_->client();
+  // stories260K runs with a 2048-token context here; 12000 bytes are about 3000 tokens.
+  for (const auto& [size, rule] : std::vector<std::pair<size_t, std::string>>{{400, "default"}, {12000, "too-big"}}) {
+    auto res = cli.Post("/api/route/explain", chat_body("auto", std::string(size, 'z')).dump(), "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(json::parse(res->body)["rule"], rule) << res->body;
+  }
+  EXPECT_EQ(fake_.count(), 0u);
 }
 
 TEST_F(RouterServerTest, OllamaClientsGetOllamaShapesFromAnOpenAIUpstream) {
@@ -126,7 +145,8 @@ TEST_F(RouterServerTest, OllamaClientsGetOllamaShapesFromAnOpenAIUpstream) {
   start("");
   auto cli = server_->client();
   // /api/chat streamed (Ollama's default): NDJSON from SSE.
-  json body = {{"model", "big"}, {"messages", json::array({{{"role", "user"}, {"content", "hi 555-867-5309 there"}}})}};
+  json body = {{"model", "big"},
+               {"messages", json::array({{{"role", "user"}, {"content", "hi 555-867-5309 there"}}})}};
   auto res = cli.Post("/api/chat", body.dump(), "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
@@ -164,12 +184,15 @@ TEST_F(RouterServerTest, UpstreamFailureFallsBackToLocal) {
   SOV_REQUIRE_TESTDATA(td);
   testdata_ = td;
   start("");
-  fake_.script({FakeUpstream::Mode::kFail500, FakeUpstream::Mode::kRateLimit429, FakeUpstream::Mode::kFail500});
+  fake_.script(
+      {FakeUpstream::Mode::kFail500, FakeUpstream::Mode::kRateLimit429, FakeUpstream::Mode::kFail500});
   auto cli = server_->client();
-  auto res = cli.Post("/v1/chat/completions", chat_body("big", "Once upon a time").dump(), "application/json");
+  auto res =
+      cli.Post("/v1/chat/completions", chat_body("big", "Once upon a time").dump(), "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
-  EXPECT_EQ(res->get_header_value("X-Sov-Route"), "backend=local; model=stories260K; rule=fallback; from=cloud");
+  EXPECT_EQ(res->get_header_value("X-Sov-Route"),
+            "backend=local; model=stories260K; rule=fallback; from=cloud");
   EXPECT_EQ(json::parse(res->body)["model"], "stories260K");
   EXPECT_EQ(fake_.count(), 3u);
   EXPECT_EQ(audit_rows(), 3u);  // each failed attempt left the machine
@@ -201,12 +224,14 @@ TEST_F(RouterServerTest, PolicyRefusalsNeverReachTheUpstream) {
   start("");
   auto cli = server_->client();
   httplib::Headers priv = {{"X-Sov-Private", "1"}};
-  auto res = cli.Post("/v1/chat/completions", priv, chat_body("big", "my private notes").dump(), "application/json");
+  auto res =
+      cli.Post("/v1/chat/completions", priv, chat_body("big", "my private notes").dump(), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 403);
   EXPECT_NE(res->body.find("allow_private"), std::string::npos) << res->body;
   // Auto with private data stays local.
-  res = cli.Post("/v1/chat/completions", priv, chat_body("auto", "Once upon a time").dump(), "application/json");
+  res = cli.Post("/v1/chat/completions", priv, chat_body("auto", "Once upon a time").dump(),
+                 "application/json");
   ASSERT_EQ(res->status, 200) << res->body;
   EXPECT_EQ(res->get_header_value("X-Sov-Route"), "backend=local; model=stories260K; rule=default");
   EXPECT_EQ(fake_.count(), 0u);
@@ -216,7 +241,9 @@ TEST_F(RouterServerTest, PolicyRefusalsNeverReachTheUpstream) {
 TEST_F(RouterServerTest, OfflineModeRefusesRemoteUpstreams) {
   SOV_REQUIRE_TESTDATA(td);
   testdata_ = td;
-  start("offline = true\n[[backends]]\nname = \"far\"\nbase_url = \"https://192.0.2.1/v1\"\nmodels = [\"remote\"]\n");
+  start(
+      "offline = true\n[[backends]]\nname = \"far\"\nbase_url = \"https://192.0.2.1/v1\"\nmodels = "
+      "[\"remote\"]\n");
   auto cli = server_->client();
   auto res = cli.Post("/v1/chat/completions", chat_body("remote", "hi").dump(), "application/json");
   ASSERT_TRUE(res);

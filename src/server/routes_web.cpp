@@ -32,7 +32,8 @@ bool etag_matches(std::string_view header, std::string_view etag) {
   size_t pos = 0;
   while (pos < header.size()) {
     size_t comma = header.find(',', pos);
-    std::string_view item = header.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::string_view item =
+        header.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     if (item.starts_with("W/")) item.remove_prefix(2);  // weak comparison is fine for GET
@@ -69,8 +70,9 @@ void send_not_found(httplib::Response& res) {
 const WebAsset* find_web_asset(std::string_view path) {
   if (path == "/") path = "/index.html";
   auto assets = web_assets();
-  auto it = std::lower_bound(assets.begin(), assets.end(), path,
-                             [](const WebAsset& a, std::string_view p) { return std::string_view(a.path) < p; });
+  auto it = std::lower_bound(assets.begin(), assets.end(), path, [](const WebAsset& a, std::string_view p) {
+    return std::string_view(a.path) < p;
+  });
   if (it == assets.end() || std::string_view(it->path) != path) return nullptr;
   return &*it;
 }

@@ -60,7 +60,9 @@ Server::Server(ServerConfig config, std::unique_ptr<ModelResolver> resolver)
   http_.set_payload_max_length(kMaxUploadBytes);  // see body_too_large() for other routes
   http_.set_read_timeout(std::chrono::seconds(30));
   http_.set_write_timeout(std::chrono::seconds(30));
-  http_.set_keep_alive_timeout(30);
+  // An idle keep-alive connection holds its worker until this timeout, also at shutdown
+  // (httplib only checks for stop between requests): short, so Ctrl-C exits promptly.
+  http_.set_keep_alive_timeout(5);
   install_middleware();
   register_basic_routes(http_, *state_);
   register_model_routes(http_, *state_);

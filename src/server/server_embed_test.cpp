@@ -100,7 +100,8 @@ class EmbedServer : public ::testing::Test {
     EXPECT_EQ(status, 200) << out.dump();
     return out;
   }
-  void expect_ollama_error(const std::string& path, const json& body, int status, const std::string& fragment) {
+  void expect_ollama_error(const std::string& path, const json& body, int status,
+                           const std::string& fragment) {
     int got = 0;
     json out = post(path, body, &got);
     EXPECT_EQ(got, status) << body.dump() << " -> " << out.dump();
@@ -143,6 +144,17 @@ TEST_F(EmbedServer, ApiEmbedMatchesTheReferences) {
     EXPECT_EQ(one["embeddings"][0], out["embeddings"][2]);
     EXPECT_EQ(one["load_duration"], 0);  // already loaded
   }
+  // The access log (and its metrics) is written just after each response: poll for it.
+  auto c = server_->client();
+  const std::string want = "sov_http_requests_total{route=\"/api/embed\",status=\"200\"} 4\n";
+  std::string body;
+  for (int i = 0; i < 500 && body.find(want) == std::string::npos; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto metrics = c.Get("/metrics");
+    ASSERT_TRUE(metrics);
+    body = metrics->body;
+  }
+  EXPECT_NE(body.find(want), std::string::npos) << body;
 }
 
 TEST_F(EmbedServer, LegacyEmbeddingsAreNotNormalised) {
@@ -219,16 +231,19 @@ TEST_F(EmbedServer, TruncationAndContext) {
   // Ollama's default: cut to the context.
   json cut = ok("/api/embed", {{"model", "synth-bert-F32"}, {"input", long_text}});
   EXPECT_EQ(cut["prompt_eval_count"], 512);
-  expect_ollama_error("/api/embed", {{"model", "synth-bert-F32"}, {"input", long_text}, {"truncate", false}}, 400,
-                      "602 tokens");
+  expect_ollama_error("/api/embed", {{"model", "synth-bert-F32"}, {"input", long_text}, {"truncate", false}},
+                      400, "602 tokens");
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", long_text}, {"truncate", false}}, 400);
   json v1 = ok("/v1/embeddings", {{"model", "synth-bert-F32"}, {"input", long_text}});
   EXPECT_EQ(v1["usage"]["prompt_tokens"], 512);
   // num_ctx lowers the context for truncation (and for the error).
-  json small = ok("/api/embed", {{"model", "synth-bert-F32"}, {"input", long_text}, {"options", {{"num_ctx", 64}}}});
+  json small =
+      ok("/api/embed", {{"model", "synth-bert-F32"}, {"input", long_text}, {"options", {{"num_ctx", 64}}}});
   EXPECT_EQ(small["prompt_eval_count"], 64);
   expect_ollama_error("/api/embed",
-                      {{"model", "synth-bert-F32"}, {"input", "a b c d e f g h i j"}, {"truncate", false},
+                      {{"model", "synth-bert-F32"},
+                       {"input", "a b c d e f g h i j"},
+                       {"truncate", false},
                        {"options", {{"num_ctx", 4}}}},
                       400, "context of 4");
 }
@@ -244,8 +259,8 @@ TEST_F(EmbedServer, Errors) {
                       "dimensions");
   expect_ollama_error("/api/embed", {{"model", "synth-bert-F32"}, {"input", "a"}, {"pooling", "max"}}, 400,
                       "pooling");
-  expect_ollama_error("/api/embed", {{"model", "synth-bert-F32"}, {"input", "a"}, {"keep_alive", "soon"}}, 400,
-                      "");
+  expect_ollama_error("/api/embed", {{"model", "synth-bert-F32"}, {"input", "a"}, {"keep_alive", "soon"}},
+                      400, "");
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", ""}}, 400);
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", json::array()}}, 400);
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", {"a", ""}}}, 400);
@@ -256,11 +271,12 @@ TEST_F(EmbedServer, Errors) {
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", "a"}, {"encoding_format", "int8"}}, 400);
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", "a"}, {"dimensions", 0}}, 400);
   // An embedding model cannot generate or chat.
-  expect_ollama_error("/api/generate", {{"model", "synth-bert-F32"}, {"prompt", "hi"}, {"stream", false}}, 400,
-                      "does not support generate");
+  expect_ollama_error("/api/generate", {{"model", "synth-bert-F32"}, {"prompt", "hi"}, {"stream", false}},
+                      400, "does not support generate");
   int status = 0;
-  json chat = post("/v1/chat/completions",
-                   {{"model", "synth-bert-F32"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}}, &status);
+  json chat =
+      post("/v1/chat/completions",
+           {{"model", "synth-bert-F32"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}}, &status);
   EXPECT_EQ(status, 400) << chat.dump();
   // Bad JSON.
   auto c = server_->client();
@@ -342,7 +358,8 @@ TEST_F(EmbedServer, TakesTurnsWithChat) {
   for (int k = 0; k < 6; ++k) {
     embeds.push_back(std::async(std::launch::async, [&, k] {
       int st = 0;
-      return post(k % 2 ? "/v1/embeddings" : "/api/embed", {{"model", "synth-bert-F32"}, {"input", ref.texts}}, &st);
+      return post(k % 2 ? "/v1/embeddings" : "/api/embed",
+                  {{"model", "synth-bert-F32"}, {"input", ref.texts}}, &st);
     }));
   }
   for (int k = 0; k < 6; ++k) {

@@ -154,8 +154,9 @@ export function watchConsole(page) {
   return errors;
 }
 
-export async function shot(page, name) {
-  await page.screenshot({path: join(shots, `ui-${name}.png`)});
+export async function shot(page, name, options = {}) {
+  await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+  await page.screenshot({path: join(shots, `ui-${name}.png`), ...options});
 }
 
 export function cleanup() {
@@ -218,4 +219,20 @@ export async function startFakeUpstream() {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   children.push({kill: () => server.close(), closeAllConnections: () => server.closeAllConnections()});
   return {url: `http://127.0.0.1:${server.address().port}/v1`, received};
+}
+
+// A JSON request from the test itself, on a connection that is closed afterwards (a kept-alive
+// connection would hold the server's shutdown until its keep-alive timeout).
+export function request(url, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {method: body === undefined ? 'GET' : 'POST', agent: false,
+      headers: {Connection: 'close', 'Content-Type': 'application/json'}}, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({status: res.statusCode, text, json: () => JSON.parse(text)}));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
 }

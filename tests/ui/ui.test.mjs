@@ -1,11 +1,13 @@
 // The browser UI against a real `sov serve`: chat (streamed answer, stats, stop, edit and
-// resend, saved conversations), models (pull with progress that survives a reload, load,
-// unload, delete), the API key flow, and a screenshot of every view.
+// resend, saved conversations, a knowledge base attached), models (pull with progress that
+// survives a reload, load, unload, delete), knowledge (create, add a folder, search, ask with
+// sources), routing (a request sent to a fake upstream shows in the audit log), the PWA
+// offline shell, safe Markdown, a narrow window, and a screenshot of every view.
 import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
 import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {cleanup, dumpLogs, launchBrowser, shot, shots, startRegistry, startFakeUpstream, startServer, startThrottle, tempDir,
+import {cleanup, dumpLogs, launchBrowser, request, shot, shots, startRegistry, startFakeUpstream, startServer, startThrottle, tempDir,
   watchConsole}
   from './harness.mjs';
 
@@ -43,8 +45,8 @@ async function step(name, fn) {
 }
 
 async function api(path, body) {
-  const res = await fetch(server.url + path, body ? {method: 'POST', body: JSON.stringify(body)} : {});
-  assert.equal(res.status, 200, `${path}: ${res.status}`);
+  const res = await request(server.url + path, body);
+  assert.equal(res.status, 200, `${path}: ${res.status} ${res.text}`);
   return res.json();
 }
 
@@ -120,6 +122,7 @@ test('chat: a streamed answer appears with tokens/s and time to first token', ()
   const shown = await answer.locator('.msg-body').textContent();
   assert.ok(direct.message.content.length > 0);
   assert.equal(norm(shown), norm(direct.message.content));
+  await page.locator('details.chat-settings').evaluate((d) => { d.open = false; });
   await shot(page, 'chat');
 }));
 
@@ -284,6 +287,7 @@ test('knowledge: create, add a folder, search with highlights, ask with sources'
   assert.match(await first.locator('.source-path').textContent(), /recipes\/soup\.md:1-3/);
   const marks = await first.locator('mark').allTextContents();
   assert.ok(marks.map((m) => m.toLowerCase()).includes('pumpkin'), marks.join(','));
+  await shot(page, 'knowledge');
 
   await page.selectOption('select[name=kb-ask-model]', STORIES);
   await page.fill('input[name=kb-question]', 'What does the pumpkin soup need?');
@@ -294,7 +298,6 @@ test('knowledge: create, add a folder, search with highlights, ask with sources'
   await source.locator('summary').click();
   assert.match(await source.locator('.snippet').textContent(), /two onions and a spoon of ginger/);
   assert.ok((await page.locator('.kb-answer .msg-body').textContent()).trim().length > 0);
-  await shot(page, 'knowledge');
 
   // In the chat, with the knowledge base attached, the answer lists the same source.
   await page.goto(server.url + '/#/chat');
@@ -312,7 +315,7 @@ test('knowledge: create, add a folder, search with highlights, ask with sources'
   assert.match(await chatSource.locator('.source-text').textContent(), /watered every Tuesday by Marta/);
 }));
 
-test('routing: a request routed upstream shows in the audit log', async (t) => step('routing', async () => {
+test('routing: a request routed upstream shows in the audit log', () => step('routing', async () => {
   // A second server whose config sends prompts that mention "theorem" to a fake upstream.
   const upstream = await startFakeUpstream();
   const dir = tempDir('sov-ui-router-');
@@ -324,14 +327,8 @@ test('routing: a request routed upstream shows in the audit log', async (t) => s
     '[[rules]]', 'name = "proofs"', 'keywords = ["theorem"]', 'backend = "cloud"', '',
     '[audit]', `path = "${join(dir, 'audit.db')}"`, ''].join('\n'));
   const routed = await startServer({extraEnv: {SOV_CONFIG: config}});
-  const cfg = await (await fetch(routed.url + '/api/route')).json();
-  if (!cfg.enabled) {
-    await page.goto(routed.url + '/#/routing');
-    await page.waitForSelector('.routing-view');
-    await shot(page, 'routing');
-    t.skip('sov serve does not load the routing config (SOV_CONFIG) yet');
-    return;
-  }
+  const cfg = (await request(routed.url + '/api/route')).json();
+  assert.equal(cfg.enabled, true, JSON.stringify(cfg));
   await page.goto(routed.url + '/#/chat');
   await page.click('button:has-text("New chat")');
   await page.waitForFunction(() => [...document.querySelectorAll('select[name=model] option')].some((o) => o.value === 'auto'));
@@ -359,7 +356,9 @@ test('routing: a request routed upstream shows in the audit log', async (t) => s
   await page.fill('textarea[name=explain-prompt]', 'Is this theorem true?');
   await page.click('button:has-text("Explain")');
   await page.locator('.explain-result', {hasText: '→ cloud / big-model (rule: proofs)'}).waitFor();
+  await page.setViewportSize({width: 1280, height: 1150});  // the whole view, audit log included
   await shot(page, 'routing');
+  await page.setViewportSize({width: 1280, height: 800});
   // The local model answers everything else: nothing more left the machine.
   assert.equal(upstream.received.length, 1);
 }));

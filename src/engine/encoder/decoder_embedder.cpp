@@ -29,7 +29,8 @@ Result<std::unique_ptr<DecoderEmbedder>> DecoderEmbedder::create(std::shared_ptr
   // Both caches, every layer, F32.
   const uint64_t per_seq = 2ull * hp.n_layer * static_cast<uint64_t>(cp.n_ctx) * hp.n_embd_kv() * 4;
   const uint64_t fit = per_seq > 0 ? kMaxCacheBytes / per_seq : 1;
-  cp.n_seq = static_cast<int32_t>(std::clamp<uint64_t>(fit, 1, static_cast<uint64_t>(std::max(1, params.n_seq))));
+  cp.n_seq =
+      static_cast<int32_t>(std::clamp<uint64_t>(fit, 1, static_cast<uint64_t>(std::max(1, params.n_seq))));
   SOV_ASSIGN_OR_RETURN(auto ctx, Context::create(model, cp));
   return std::unique_ptr<DecoderEmbedder>(new DecoderEmbedder(std::move(model), std::move(ctx), pooling));
 }
@@ -39,8 +40,8 @@ Status DecoderEmbedder::pool(std::span<const std::vector<int32_t>> inputs, Pooli
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].empty()) return Status::invalid_argument(fmt::format("input {} has no tokens", i));
     if (inputs[i].size() > static_cast<size_t>(n_ctx())) {
-      return Status::out_of_range(fmt::format("input {} has {} tokens, more than the context of {}", i,
-                                              inputs[i].size(), n_ctx()));
+      return Status::out_of_range(
+          fmt::format("input {} has {} tokens, more than the context of {}", i, inputs[i].size(), n_ctx()));
     }
     for (int32_t t : inputs[i]) {
       if (t < 0 || t >= n_vocab) {

@@ -55,8 +55,8 @@ class DecoderEmbedder final : public EmbeddingBackend {
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Context> ctx_;
   Pooling pooling_;
-  std::vector<BatchToken> batch_;      // reused between calls
-  std::vector<double> sum_;            // mean-pooling accumulator
+  std::vector<BatchToken> batch_;  // reused between calls
+  std::vector<double> sum_;        // mean-pooling accumulator
 };
 
 }  // namespace sov::engine

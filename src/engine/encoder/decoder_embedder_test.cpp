@@ -31,7 +31,8 @@ TEST(ContextEmbeddings, HiddenStateTimesOutputIsTheReferenceLogits) {
     auto model = Model::load(dir + "/models/" + stem + ".gguf");
     ASSERT_TRUE(model.is_ok()) << model.status().message();
     const HParams& hp = (*model)->hparams();
-    auto ctx = Context::create(*model, {.n_ctx = 64, .n_batch = 7, .n_threads = 2, .n_seq = 2, .embeddings = true});
+    auto ctx =
+        Context::create(*model, {.n_ctx = 64, .n_batch = 7, .n_threads = 2, .n_seq = 2, .embeddings = true});
     ASSERT_TRUE(ctx.is_ok());
     std::vector<BatchToken> batch;
     for (int32_t id : ref->prompt_ids) batch.push_back({1, id, true});
@@ -53,7 +54,8 @@ TEST(ContextEmbeddings, HiddenStateTimesOutputIsTheReferenceLogits) {
       if (hp.final_softcap > 0) {
         for (float& l : logits) l = hp.final_softcap * std::tanh(l / hp.final_softcap);
       }
-      worst = std::max(worst, test::relative_error(logits.data(), ref->logits_row(static_cast<int>(p)), hp.n_vocab));
+      worst = std::max(worst,
+                       test::relative_error(logits.data(), ref->logits_row(static_cast<int>(p)), hp.n_vocab));
     }
     EXPECT_LT(worst, test::tolerance_for(stem)) << stem;
   }

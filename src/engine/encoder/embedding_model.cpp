@@ -115,7 +115,8 @@ Result<std::unique_ptr<EmbeddingModel>> EmbeddingModel::load(std::shared_ptr<con
   SOV_ASSIGN_OR_RETURN(auto tok, tokenizer::Tokenizer::from_gguf(*file));
   SOV_RETURN_IF_ERROR(check_vocab(*tok, model->hparams().base.n_vocab));
   auto own_pool = params.pool == nullptr ? std::make_unique<ThreadPool>(params.n_threads) : nullptr;
-  auto backend = std::make_unique<EncoderBackend>(std::move(model), params.pool ? params.pool : own_pool.get());
+  auto backend =
+      std::make_unique<EncoderBackend>(std::move(model), params.pool ? params.pool : own_pool.get());
   return std::unique_ptr<EmbeddingModel>(
       new EmbeddingModel(std::move(backend), std::move(tok), params, std::move(own_pool)));
 }
@@ -126,7 +127,8 @@ Result<std::unique_ptr<EmbeddingModel>> EmbeddingModel::from_decoder(std::shared
   SOV_ASSIGN_OR_RETURN(auto tok, tokenizer::Tokenizer::from_gguf(model->file()));
   SOV_RETURN_IF_ERROR(check_vocab(*tok, model->hparams().n_vocab));
   SOV_ASSIGN_OR_RETURN(auto backend, DecoderEmbedder::create(std::move(model), decoder_params(params)));
-  return std::unique_ptr<EmbeddingModel>(new EmbeddingModel(std::move(backend), std::move(tok), params, nullptr));
+  return std::unique_ptr<EmbeddingModel>(
+      new EmbeddingModel(std::move(backend), std::move(tok), params, nullptr));
 }
 
 Result<std::unique_ptr<EmbeddingModel>> EmbeddingModel::load(const std::string& path,
@@ -153,7 +155,7 @@ void EmbeddingModel::truncate_ids(std::vector<int32_t>* ids, int32_t keep_tail, 
 }
 
 Result<std::vector<std::vector<int32_t>>> EmbeddingModel::tokenize_all(const std::vector<std::string>& texts,
-                                                                        bool truncate, int32_t limit) const {
+                                                                       bool truncate, int32_t limit) const {
   const int32_t ctx = limit > 0 ? std::min(limit, n_ctx()) : n_ctx();
   std::vector<std::vector<int32_t>> inputs;
   inputs.reserve(texts.size());
@@ -161,9 +163,9 @@ Result<std::vector<std::vector<int32_t>>> EmbeddingModel::tokenize_all(const std
     inputs.push_back(tokenize(texts[i]));
     if (inputs.back().size() > static_cast<size_t>(ctx)) {
       if (!truncate) {
-        return Status::out_of_range(fmt::format(
-            "input {} has {} tokens, more than the context of {} (set truncate to cut it)", i,
-            inputs.back().size(), ctx));
+        return Status::out_of_range(
+            fmt::format("input {} has {} tokens, more than the context of {} (set truncate to cut it)", i,
+                        inputs.back().size(), ctx));
       }
       truncate_ids(&inputs.back(), special_tail_, ctx);
     }

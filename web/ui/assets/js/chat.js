@@ -29,6 +29,10 @@ export class ChatView {
     this.controller = null;  // the AbortController of the answer being streamed
     this.models = [];
     this.build();
+    // "Chat" on a model in the Models view: continue this conversation with that model.
+    window.addEventListener('sov:use-model', (e) => {
+      if (!this.controller) this.changed({model: e.detail});
+    });
     const last = this.conversations.find((c) => c.id === prefs().lastConversation);
     this.open(last || this.conversations[0] || this.create());
   }

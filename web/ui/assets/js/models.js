@@ -99,6 +99,7 @@ export class ModelsView {
         h('td', {class: 'actions'},
           h('button', {type: 'button', class: 'small', 'aria-label': `Chat with ${m.name}`, onclick: () => {
             setPrefs({lastModel: m.name});
+            window.dispatchEvent(new CustomEvent('sov:use-model', {detail: m.name}));
             location.hash = '#/chat';
           }}, 'Chat'),
           h('button', {type: 'button', class: 'small', 'aria-label': `Load ${m.name}`,

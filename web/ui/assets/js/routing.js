@@ -1,7 +1,7 @@
 // Routing view: where requests may go — the backends (local and upstream) with their health,
 // the rules in the order they are tried, a form that explains where a request would go,
 // and the audit log of every request that left the machine.
-import {clear, field, formatRelative, h, toast} from './dom.js';
+import {append, clear, field, formatRelative, h, toast} from './dom.js';
 import {auditEntries, routeConfig, routeExplain} from './router_api.js';
 
 const SINCE = [['1h', 'Last hour'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['', 'Everything']];
@@ -165,7 +165,7 @@ export class RoutingView {
         h('td', {}, h('span', {class: `badge ${ok ? 'ok' : 'bad'}`, title: e.error || null}, String(e.status || 'failed'))),
         h('td', {class: 'num'}, `${e.prompt_tokens ?? 0} / ${e.completion_tokens ?? 0}${e.tokens_estimated ? ' (est.)' : ''}`),
         h('td', {class: 'optional'}, redactions || 'none'),
-        h('td', {class: 'num optional'}, e.cost_usd ? `$${Number(e.cost_usd).toFixed(4)}` : ''),
+        h('td', {class: 'num optional'}, e.cost_usd ? `$${Number(e.cost_usd) < 0.01 ? Number(e.cost_usd).toPrecision(2) : Number(e.cost_usd).toFixed(4)}` : ''),
         h('td', {class: 'num optional'}, e.latency_ms != null ? `${e.latency_ms} ms` : '')));
     }
   }
@@ -175,12 +175,12 @@ export class RoutingView {
     try {
       const decision = await routeExplain({model: this.explainModel.value.trim() || 'auto',
         messages: [{role: 'user', content: this.explainPrompt.value}]});
-      this.explainOut.append(
+      append(this.explainOut, [
         h('p', {}, h('strong', {}, `→ ${decision.backend}${decision.model ? ` / ${decision.model}` : ''}`),
           decision.rule ? ` (rule: ${decision.rule})` : ''),
         decision.reason ? h('p', {}, decision.reason) : null,
         decision.refused ? h('p', {class: 'error'}, `Refused: ${decision.refused.message}`) : null,
-        decision.skipped?.length ? h('ul', {}, decision.skipped.map((s) => h('li', {class: 'muted'}, String(s)))) : null);
+        decision.skipped?.length ? h('ul', {}, decision.skipped.map((s) => h('li', {class: 'muted'}, String(s)))) : null]);
     } catch (err) {
       this.explainOut.append(h('p', {class: 'error'}, err.message));
     }
