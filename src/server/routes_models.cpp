@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "engine/encoder/embedding_model.h"
 #include "server/duration.h"
 #include "server/http_util.h"
 #include "server/prompt.h"
@@ -109,7 +110,10 @@ void show(ServerState& s, const httplib::Request& req, httplib::Response& res) {
   if (!file) return send_ollama_error(res, 500, file.status().message());
   json model_info = json::parse(metadata_json(*file, verbose->value_or(false)).dump());
   model_info["general.parameter_count"] = info->n_params;
-  json caps = json::array({"completion"});
+  // As Ollama: embedding-only models (bert, nomic-bert) have "embedding" instead of "completion".
+  const auto arch = file->get_string("general.architecture");
+  const bool embedding_only = arch && engine::EmbeddingModel::is_embedding_arch(*arch);
+  json caps = json::array({embedding_only ? "embedding" : "completion"});
   const std::string& tmpl = entry->template_text.empty() ? info->chat_template : entry->template_text;
   if (tmpl.find("tools") != std::string::npos || tmpl.find("Tools") != std::string::npos)
     caps.push_back("tools");

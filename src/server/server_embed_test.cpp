@@ -291,6 +291,8 @@ TEST_F(EmbedServer, EmptyInputLoadsAndKeepAliveZeroUnloads) {
   json load = ok("/api/embed", {{"model", "synth-bert-F32"}});
   EXPECT_TRUE(load["embeddings"].empty());
   EXPECT_EQ(load["prompt_eval_count"], 0);
+  EXPECT_EQ(ok("/api/show", {{"model", "synth-bert-F32"}})["capabilities"], json::array({"embedding"}));
+  EXPECT_EQ(ok("/api/show", {{"model", "stories260K"}})["capabilities"][0], "completion");
   auto c = server_->client();
   auto ps = c.Get("/api/ps");
   ASSERT_TRUE(ps);

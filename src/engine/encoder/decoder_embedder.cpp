@@ -9,7 +9,7 @@ namespace {
 
 // The KV caches are mapped lazily (only written pages become resident), but their address
 // space is reserved up front: keep n_seq of them within this.
-constexpr uint64_t kMaxCacheBytes = 4ull << 30;
+constexpr uint64_t kMaxCacheBytes = 1ull << 30;
 
 }  // namespace
 
