@@ -6,8 +6,8 @@
 // unpredictably. So each pass takes a turn first: turns are granted one at a time, in the
 // order they were asked for (a ticket lock). A chat stream and an embedding request on the
 // same server therefore alternate: one decode step, one embedding micro-batch, one decode
-// step, ... and neither waits for more than the other's current pass. Callers keep their
-// passes short (bounded micro-batches) so that the wait stays short too.
+// step, ... and a caller waits for at most one pass of each other active caller. Callers
+// keep their passes short (bounded micro-batches) so that the wait stays short too.
 //
 // Thread-safety: enter() may be called from any thread; a Turn is released by its owner
 // (destructor or release()). Turns are not re-entrant: a thread holding one must not ask for

@@ -111,6 +111,20 @@ Result<EmbedOutcome> run_embed(ServerState& s, const EmbedRequest& r, const http
   } else {
     SOV_ASSIGN_OR_RETURN(inputs, model->tokenize_all(r.texts, r.truncate, ctx));
   }
+  // Checked here, with the request's input numbers (the engine sees chunks).
+  const int32_t n_vocab = model->tokenizer().n_vocab();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].empty()) {
+      return Status::invalid_argument(
+          fmt::format("input {} has no tokens (an empty text for a model that adds none)", i));
+    }
+    for (int32_t id : inputs[i]) {
+      if (id >= n_vocab) {
+        return Status::invalid_argument(
+            fmt::format("input {}: token id {} is outside the vocabulary (0..{})", i, id, n_vocab - 1));
+      }
+    }
+  }
 
   engine::EmbedOptions options;
   options.normalize = r.normalize;

@@ -268,6 +268,14 @@ TEST_F(EmbedServer, Errors) {
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", {{"a"}}}}, 400);
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", {101, 40000, 102}}}, 400);  // outside the vocab
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", {101, -3}}}, 400);
+  {
+    int got = 0;
+    json out = post("/v1/embeddings",
+                    {{"model", "synth-bert-F32"}, {"input", {{101, 102}, {101, 40000, 102}}}}, &got);
+    EXPECT_EQ(got, 400);
+    EXPECT_NE(out["error"]["message"].get<std::string>().find("input 1: token id 40000"), std::string::npos)
+        << out.dump();
+  }
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", "a"}, {"encoding_format", "int8"}}, 400);
   expect_openai_error({{"model", "synth-bert-F32"}, {"input", "a"}, {"dimensions", 0}}, 400);
   // An embedding model cannot generate or chat.
