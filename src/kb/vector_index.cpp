@@ -1,5 +1,9 @@
 #include "kb/vector_index.h"
 
+// hnswlib's hand-vectorised paths prefetch one entry past the end of a full link list (an
+// out-of-bounds read AddressSanitizer reports in searchBaseLayer); they are compiled out and
+// distances use the kernels' dispatched dot product instead (DotSpace below).
+#define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
@@ -13,6 +17,8 @@
 #include <queue>
 #include <sstream>
 #include <thread>
+
+#include "kernels/type_kernels.h"
 
 namespace sov::kb {
 namespace {
@@ -49,23 +55,35 @@ uint64_t checksum_file(const std::string& path, bool* ok) {
   return h ^ total;
 }
 
+kernels::VecDotFn f32_dot() {
+  static const kernels::VecDotFn fn = kernels::type_kernels(gguf::TensorType::kF32)->vec_dot;
+  return fn;
+}
+
+// Inner-product distance (1 - a.b, as hnswlib's InnerProductSpace) over the dispatched dot.
+class DotSpace : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit DotSpace(size_t dim) : dim_(dim) {}
+  size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return &distance; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  static float distance(const void* a, const void* b, const void* dim) {
+    return 1.0f - f32_dot()(static_cast<int64_t>(*static_cast<const size_t*>(dim)), a, b);
+  }
+  size_t dim_;
+};
+
 }  // namespace
 
 float dot(std::span<const float> a, std::span<const float> b) {
-  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  size_t n = std::min(a.size(), b.size()), i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  for (; i < n; ++i) s0 += a[i] * b[i];
-  return (s0 + s1) + (s2 + s3);
+  const int64_t n = static_cast<int64_t>(std::min(a.size(), b.size()));
+  return n == 0 ? 0.0f : f32_dot()(n, a.data(), b.data());
 }
 
 VectorIndex::VectorIndex(int32_t dim, size_t initial_capacity)
-    : dim_(dim), space_(std::make_unique<hnswlib::InnerProductSpace>(static_cast<size_t>(dim))) {
+    : dim_(dim), space_(std::make_unique<DotSpace>(static_cast<size_t>(dim))) {
   hnsw_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(
       space_.get(), std::max<size_t>(initial_capacity, 16), kM, kEfConstruction, 42);
 }

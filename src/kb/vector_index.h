@@ -25,7 +25,8 @@
 namespace hnswlib {
 template <typename T>
 class HierarchicalNSW;
-class InnerProductSpace;
+template <typename T>
+class SpaceInterface;
 }  // namespace hnswlib
 
 namespace sov::kb {
@@ -65,7 +66,7 @@ class VectorIndex {
 
   int32_t dim_;
   uint64_t generation_ = 0;
-  std::unique_ptr<hnswlib::InnerProductSpace> space_;
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> hnsw_;
   mutable std::shared_mutex mutex_;
 };
@@ -74,6 +75,7 @@ class VectorIndex {
 std::vector<VectorHit> exact_search(std::span<const float> q, std::span<const float> vectors,
                                     std::span<const int64_t> ids, size_t k);
 
+// Dot product of the common length (the kernels' run-time dispatched F32 dot).
 float dot(std::span<const float> a, std::span<const float> b);
 
 }  // namespace sov::kb

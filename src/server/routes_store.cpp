@@ -221,7 +221,10 @@ Result<store::CreateRequest> create_request(const ojson& body) {
       return Status::unsupported(
           "\"files\" must name exactly one GGUF file (safetensors folders cannot be imported)");
     }
-    const auto& [file, digest] = *files->items().begin();
+    // Not `*files->items().begin()`: that binds to a temporary iterator (use after scope).
+    const auto entry = files->begin();
+    const std::string& file = entry.key();
+    const ojson& digest = entry.value();
     if (!digest.is_string()) return Status::invalid_argument("\"files\" values must be digests");
     SOV_ASSIGN_OR_RETURN(r.from_blob, store::Digest::parse(digest.get<std::string>()));
     if (!file.ends_with(".gguf")) {
