@@ -33,27 +33,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Sums 32-byte words; several independent accumulators keep the loads in flight.
+// Sums 32-byte words; several independent accumulators keep the loads in flight. With
+// kPrefetch, software prefetch 2 KiB ahead (what the matrix-vector kernels can do too).
+template <bool kPrefetch>
 __attribute__((target("avx2"))) uint64_t read_slice(const uint8_t* p, size_t bytes) {
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i + 128 <= bytes; i += 128) {
-    a0 = _mm256_add_epi64(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
-    a1 = _mm256_add_epi64(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
-    a2 = _mm256_add_epi64(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
-    a3 = _mm256_add_epi64(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
-  }
-  const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
-  uint64_t out[4];
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), s);
-  return out[0] + out[1] + out[2] + out[3];
-}
-
-// The same with software prefetch 2 KiB ahead (what the matrix-vector kernels can do too).
-__attribute__((target("avx2"))) uint64_t read_slice_prefetch(const uint8_t* p, size_t bytes) {
-  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i + 128 <= bytes; i += 128) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + i + 2048), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p + i + 2048 + 64), _MM_HINT_T0);
+    if constexpr (kPrefetch) {
+      _mm_prefetch(reinterpret_cast<const char*>(p + i + 2048), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(p + i + 2048 + 64), _MM_HINT_T0);
+    }
     a0 = _mm256_add_epi64(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
     a1 = _mm256_add_epi64(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
     a2 = _mm256_add_epi64(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
@@ -145,8 +134,8 @@ int main(int argc, char** argv) {
       pool.parallel_for(bytes / 4096, [&](size_t b, size_t e, int th) {
         const uint8_t* p = buf + b * 4096;
         const size_t len = (e - b) * 4096;
-        sums[static_cast<size_t>(th)] += kind == 0   ? read_slice(p, len)
-                                         : kind == 1 ? read_slice_prefetch(p, len)
+        sums[static_cast<size_t>(th)] += kind == 0   ? read_slice<false>(p, len)
+                                         : kind == 1 ? read_slice<true>(p, len)
                                                      : read_slice_512(p, len);
       });
       const double s = std::chrono::duration<double>(Clock::now() - start).count();

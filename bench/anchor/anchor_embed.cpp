@@ -17,7 +17,6 @@
 // The CPU backend variant (libggml-cpu-<variant>.so) is loaded from the directory of this
 // executable, or from GGML_BACKEND_DIR when set; the one chosen is printed to stderr.
 #include <time.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -28,41 +27,17 @@
 #include <string>
 #include <vector>
 
-#include "ggml-backend.h"
-#include "ggml-cpu.h"
-#include "llama.h"
+#include "anchor_common.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string g_loaded_variant;
 
 // CPU seconds of the whole process (all threads), to see how much other load took.
 double cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
-}
-
-void log_callback(ggml_log_level level, const char* text, void*) {
-  const char* hit = std::strstr(text, "loaded CPU backend from ");
-  if (hit != nullptr) {
-    g_loaded_variant = hit + std::strlen("loaded CPU backend from ");
-    while (!g_loaded_variant.empty() && (g_loaded_variant.back() == '\n' || g_loaded_variant.back() == ' ')) {
-      g_loaded_variant.pop_back();
-    }
-  }
-  if (level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
-}
-
-std::string exe_dir() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return ".";
-  std::string path(buf, static_cast<size_t>(n));
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
 std::vector<int> split_ints(const std::string& list) {
@@ -155,23 +130,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  llama_log_set(log_callback, nullptr);
-  const char* env_dir = std::getenv("GGML_BACKEND_DIR");
-  const std::string dir = env_dir != nullptr ? env_dir : exe_dir();
-  ggml_backend_load_all_from_path(dir.c_str());
-  ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-  if (cpu == nullptr) {
-    std::fprintf(stderr, "error: no CPU backend loaded from %s\n", dir.c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "anchor: CPU backend %s (%s)\n", g_loaded_variant.c_str(),
-               ggml_backend_dev_description(cpu));
-  ggml_backend_reg_t cpu_reg = ggml_backend_dev_backend_reg(cpu);
-  auto* threadpool_new = reinterpret_cast<decltype(ggml_threadpool_new)*>(
-      ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_new"));
-  auto* threadpool_free = reinterpret_cast<decltype(ggml_threadpool_free)*>(
-      ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_free"));
-  llama_backend_init();
+  anchor::CpuBackend backend;
+  if (!anchor::load_cpu_backend(&backend)) return 1;
 
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = 0;
@@ -204,10 +164,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "error: failed to create a context\n");
       return 1;
     }
-    ggml_threadpool_params tpp = ggml_threadpool_params_default(threads);
-    tpp.poll = 50;
-    ggml_threadpool* pool = threadpool_new != nullptr ? threadpool_new(&tpp) : nullptr;
-    if (pool != nullptr) llama_attach_threadpool(ctx, pool, nullptr);
+    ggml_threadpool* pool = backend.attach_threadpool(ctx, threads);
 
     std::mt19937 rng(42);
     std::uniform_int_distribution<int> id(std::min(1000, n_vocab - 1), std::min(29000, n_vocab - 1));
@@ -247,7 +204,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     llama_batch_free(batch);
     llama_free(ctx);
-    if (pool != nullptr && threadpool_free != nullptr) threadpool_free(pool);
+    backend.free_threadpool(pool);
   }
   std::printf("]\n");
   llama_model_free(model);

@@ -10,19 +10,25 @@ struct Result {
   std::vector<ToolCall> calls;
 };
 
-// Feeds `text` in pieces of `step` bytes (1 = token by token at worst), then finishes.
-Result run(const std::string& text, size_t step, std::vector<std::string> tools = {"get_weather", "add"}) {
+// Feeds `pieces` one by one (as a model's tokens arrive), then finishes.
+Result run_pieces(const std::vector<std::string>& pieces,
+                  std::vector<std::string> tools = {"get_weather", "add"}) {
   ToolCallParser p(std::move(tools));
   Result r;
-  for (size_t i = 0; i < text.size(); i += step) {
-    auto out = p.feed(std::string_view(text).substr(i, step));
+  auto take = [&r](ToolCallParser::Output out) {
     r.content += out.content;
     for (auto& c : out.calls) r.calls.push_back(std::move(c));
-  }
-  auto out = p.finish();
-  r.content += out.content;
-  for (auto& c : out.calls) r.calls.push_back(std::move(c));
+  };
+  for (const auto& piece : pieces) take(p.feed(piece));
+  take(p.finish());
   return r;
+}
+
+// Feeds `text` in pieces of `step` bytes (1 = token by token at worst), then finishes.
+Result run(const std::string& text, size_t step, std::vector<std::string> tools = {"get_weather", "add"}) {
+  std::vector<std::string> pieces;
+  for (size_t i = 0; i < text.size(); i += step) pieces.push_back(text.substr(i, step));
+  return run_pieces(pieces, std::move(tools));
 }
 
 class EveryStep : public ::testing::TestWithParam<size_t> {};
@@ -137,21 +143,6 @@ TEST_P(EveryStep, HermesThenText) {
 
 // Real models stream multi-byte tokens, and a marker is usually one special token. These
 // are the token pieces each format arrives in (as the models' tokenizers split them).
-Result run_pieces(const std::vector<std::string>& pieces,
-                  std::vector<std::string> tools = {"get_weather", "add"}) {
-  ToolCallParser p(std::move(tools));
-  Result r;
-  for (const auto& piece : pieces) {
-    auto out = p.feed(piece);
-    r.content += out.content;
-    for (auto& c : out.calls) r.calls.push_back(std::move(c));
-  }
-  auto out = p.finish();
-  r.content += out.content;
-  for (auto& c : out.calls) r.calls.push_back(std::move(c));
-  return r;
-}
-
 TEST(ToolCallParserTokens, QwenHermes) {
   auto r = run_pieces({"<tool_call>", "\n", "{\"", "name", "\":", " \"", "get", "_weather", "\",", " \"",
                        "arguments", "\":", " {\"", "city", "\":", " \"", "Paris", "\"}}\n", "</tool_call>"});

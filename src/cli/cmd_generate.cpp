@@ -7,9 +7,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
+#include "base/mapped_file.h"
 #include "cli/command.h"
 #include "cli/model_arg.h"
 #include "grammar/json_schema.h"
@@ -40,27 +39,19 @@ struct GenerateOptions {
   bool json = false;
 };
 
-Result<std::string> read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::io_error("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The grammar asked for on the command line, or nullptr.
 Result<std::shared_ptr<const grammar::Grammar>> cli_grammar(const GenerateOptions& o) {
   const int n = !o.grammar_file.empty() + !o.schema_file.empty() + o.json;
   if (n > 1) return Status::invalid_argument("use only one of --grammar, --json-schema and --json");
   if (o.json) return grammar::Grammar::parse(grammar::json_object_gbnf());
   if (!o.grammar_file.empty()) {
-    SOV_ASSIGN_OR_RETURN(std::string text, read_text(o.grammar_file));
+    SOV_ASSIGN_OR_RETURN(std::string text, read_file(o.grammar_file));
     auto g = grammar::Grammar::parse(text);
     if (!g) return g.status().with_context(o.grammar_file);
     return g;
   }
   if (!o.schema_file.empty()) {
-    SOV_ASSIGN_OR_RETURN(std::string text, read_text(o.schema_file));
+    SOV_ASSIGN_OR_RETURN(std::string text, read_file(o.schema_file));
     auto schema = nlohmann::ordered_json::parse(text, nullptr, false);
     if (schema.is_discarded()) return Status::invalid_argument(o.schema_file + ": not valid JSON");
     auto gbnf = grammar::json_schema_to_gbnf(schema);
@@ -74,7 +65,8 @@ Result<std::shared_ptr<const grammar::Grammar>> cli_grammar(const GenerateOption
 int run_constrained(const GenerateOptions& o, std::shared_ptr<const engine::Model> model,
                     std::shared_ptr<const tokenizer::Tokenizer> tok, std::vector<int32_t> prompt,
                     const scheduler::GenerateParams& params, std::shared_ptr<const grammar::Grammar> g) {
-  auto sched = scheduler::Scheduler::create(model, tok, {.n_slots = 1, .n_ctx = o.ctx, .n_threads = o.threads});
+  auto sched =
+      scheduler::Scheduler::create(model, tok, {.n_slots = 1, .n_ctx = o.ctx, .n_threads = o.threads});
   if (!sched) return fail(sched.status().message());
   scheduler::JobRequest req;
   req.prompt = std::move(prompt);
@@ -96,7 +88,8 @@ int run_constrained(const GenerateOptions& o, std::shared_ptr<const engine::Mode
   }
   std::fprintf(stdout, "\n");
   const auto& st = ev.stats;
-  std::fprintf(stderr, "prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | stop: %s\n", st.n_prompt,
+  std::fprintf(stderr, "prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | stop: %s\n",
+               st.n_prompt,
                st.prompt_ns > 0 ? (st.n_prompt - st.n_cached) * 1e9 / static_cast<double>(st.prompt_ns) : 0.0,
                st.n_generated, st.eval_ns > 0 ? st.n_generated * 1e9 / static_cast<double>(st.eval_ns) : 0.0,
                st.done_reason.c_str());
@@ -119,9 +112,10 @@ int run_generate(const GenerateOptions& o) {
   const int32_t n_ctx = (*ctx)->n_ctx();
   if (static_cast<int32_t>(prompt.size()) >= n_ctx) {
     if (!o.truncate) {
-      return fail(fmt::format("the prompt has {} tokens but the context holds {}; use --ctx to raise it or "
-                              "--truncate to keep the end of the prompt",
-                              prompt.size(), n_ctx));
+      return fail(
+          fmt::format("the prompt has {} tokens but the context holds {}; use --ctx to raise it or "
+                      "--truncate to keep the end of the prompt",
+                      prompt.size(), n_ctx));
     }
     // Keep BOS (when the vocab adds it) and the most recent tokens, leaving room to generate.
     size_t keep = static_cast<size_t>(n_ctx / 2);
@@ -158,34 +152,37 @@ int run_generate(const GenerateOptions& o) {
   if (!result) return fail(result.status().message());
   std::fprintf(stdout, "\n");
   const auto& r = *result;
-  std::fprintf(stderr, "prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | stop: %s\n", r.n_prompt,
-               r.prompt_ms > 0 ? (r.n_prompt - r.n_cached) * 1000.0 / r.prompt_ms : 0.0, r.n_generated,
-               r.generate_ms > 0 ? r.n_generated * 1000.0 / r.generate_ms : 0.0, r.done_reason.c_str());
+  std::fprintf(stderr, "prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | stop: %s\n",
+               r.n_prompt, r.prompt_ms > 0 ? (r.n_prompt - r.n_cached) * 1000.0 / r.prompt_ms : 0.0,
+               r.n_generated, r.generate_ms > 0 ? r.n_generated * 1000.0 / r.generate_ms : 0.0,
+               r.done_reason.c_str());
   return 0;
 }
 
-SOV_REGISTER_COMMAND(generate, Command{"generate", "Generate a continuation of a prompt",
-                                       [](CLI::App& sub) -> std::function<int()> {
-                                         auto o = std::make_shared<GenerateOptions>();
-                                         sub.add_option("-m,--model", o->model, "GGUF file or model name from the store")->required();
-                                         sub.add_option("-p,--prompt", o->prompt, "prompt text")->required();
-                                         sub.add_option("-n,--n-predict", o->n_predict, "tokens to generate (-1: until the end)");
-                                         sub.add_option("--temp", o->temp, "temperature (0: greedy)");
-                                         sub.add_option("--top-k", o->top_k, "top-k (0: off)");
-                                         sub.add_option("--top-p", o->top_p, "top-p (1: off)");
-                                         sub.add_option("--min-p", o->min_p, "min-p (0: off)");
-                                         sub.add_option("--seed", o->seed, "sampling seed (-1: random)");
-                                         sub.add_option("--repeat-penalty", o->repeat_penalty, "repeat penalty (1: off)");
-                                         sub.add_option("--repeat-last-n", o->repeat_last_n, "penalty window");
-                                         sub.add_option("--ctx", o->ctx, "context length (default: min(4096, trained))");
-                                         sub.add_option("-t,--threads", o->threads, "threads (default: physical cores)");
-                                         sub.add_option("--stop", o->stop, "stop string (repeatable)");
-                                         sub.add_flag("--truncate", o->truncate, "keep the end of a prompt that is too long");
-                                         sub.add_option("--grammar", o->grammar_file, "constrain the output to a GBNF grammar file");
-                                         sub.add_option("--json-schema", o->schema_file, "constrain the output to JSON valid against a JSON Schema file");
-                                         sub.add_flag("--json", o->json, "constrain the output to a JSON object");
-                                         return [o] { return run_generate(*o); };
-                                       }});
+SOV_REGISTER_COMMAND(
+    generate,
+    Command{"generate", "Generate a continuation of a prompt", [](CLI::App& sub) -> std::function<int()> {
+              auto o = std::make_shared<GenerateOptions>();
+              sub.add_option("-m,--model", o->model, "GGUF file or model name from the store")->required();
+              sub.add_option("-p,--prompt", o->prompt, "prompt text")->required();
+              sub.add_option("-n,--n-predict", o->n_predict, "tokens to generate (-1: until the end)");
+              sub.add_option("--temp", o->temp, "temperature (0: greedy)");
+              sub.add_option("--top-k", o->top_k, "top-k (0: off)");
+              sub.add_option("--top-p", o->top_p, "top-p (1: off)");
+              sub.add_option("--min-p", o->min_p, "min-p (0: off)");
+              sub.add_option("--seed", o->seed, "sampling seed (-1: random)");
+              sub.add_option("--repeat-penalty", o->repeat_penalty, "repeat penalty (1: off)");
+              sub.add_option("--repeat-last-n", o->repeat_last_n, "penalty window");
+              sub.add_option("--ctx", o->ctx, "context length (default: min(4096, trained))");
+              sub.add_option("-t,--threads", o->threads, "threads (default: physical cores)");
+              sub.add_option("--stop", o->stop, "stop string (repeatable)");
+              sub.add_flag("--truncate", o->truncate, "keep the end of a prompt that is too long");
+              sub.add_option("--grammar", o->grammar_file, "constrain the output to a GBNF grammar file");
+              sub.add_option("--json-schema", o->schema_file,
+                             "constrain the output to JSON valid against a JSON Schema file");
+              sub.add_flag("--json", o->json, "constrain the output to a JSON object");
+              return [o] { return run_generate(*o); };
+            }});
 
 }  // namespace
 }  // namespace sov::cli

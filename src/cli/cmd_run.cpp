@@ -24,10 +24,10 @@
 
 #include "chat/chat_prompt.h"
 #include "chat/conversation.h"
-#include "chat/line_editor.h"
 #include "chat/parameters.h"
 #include "chat/repl_input.h"
 #include "cli/command.h"
+#include "cli/line_editor.h"
 #include "scheduler/sequence.h"
 #include "store/config.h"
 #include "store/details.h"
@@ -271,7 +271,7 @@ std::string history_file() {
 int interactive(ChatEngine& engine, chat::Conversation& conv, const RunOptions& o) {
   install_sigint_handler();
   const int out_fd = isatty(STDOUT_FILENO) ? STDOUT_FILENO : STDERR_FILENO;
-  auto editor = chat::LineEditor::open("sov", out_fd, &g_interrupted, o.no_history ? "" : history_file());
+  auto editor = LineEditor::open("sov", out_fd, &g_interrupted, o.no_history ? "" : history_file());
   if (!editor) return fail(editor.status().message());
   if (!engine.prompt().warning().empty())
     std::fprintf(stderr, "warning: %s\n", engine.prompt().warning().c_str());
@@ -280,11 +280,11 @@ int interactive(ChatEngine& engine, chat::Conversation& conv, const RunOptions& 
   while (true) {
     g_interrupted.store(false);
     auto event = (*editor)->read(input.in_block() ? "... " : ">>> ", &line);
-    if (event == chat::LineEditor::Event::kEof) {
+    if (event == LineEditor::Event::kEof) {
       write_out("\n");
       return 0;
     }
-    if (event == chat::LineEditor::Event::kInterrupted) {
+    if (event == LineEditor::Event::kInterrupted) {
       input.reset();
       write_out("\n");
       continue;

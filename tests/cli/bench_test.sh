@@ -2,12 +2,7 @@
 # `sov bench` on the tiny real model: the table has a pp and a tg row with "±" and the peak
 # RSS, --json prints an array of one object per test with llama-bench's field names, and
 # bad arguments fail cleanly. Speeds are only checked to be positive numbers.
-set -euo pipefail
-sov=$1
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 model="$data/models/stories260K.gguf"
 
 "$sov" bench -m "$model" -p 16 -n 8 -r 2 -t 2 >"$tmp/table"

@@ -4,22 +4,9 @@
 # model that had completed is still listed and its blobs intact, the killed model is either
 # absent or complete, every blob's content matches its digest name, and the next run
 # succeeds. Quantize output is either absent or a complete GGUF (temp file + rename).
-set -euo pipefail
-sov=$(realpath "$1")
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-registry_bin=$(dirname "$sov")/../store/sov_test_registry
-[ -x "$registry_bin" ] || { echo "FAIL: $registry_bin not built" >&2; exit 1; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-export HOME=$tmp/home SOV_MODELS=$tmp/models SOV_OLLAMA_MODELS=
-unset SOV_REGISTRY OLLAMA_MODELS || true
-mkdir -p "$HOME"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+registry_bin=$(sibling_bin ../store/sov_test_registry)
+isolate_home
 model=$data/models/stories260K.gguf
 big=$data/models/synth-llama-F32.gguf
 

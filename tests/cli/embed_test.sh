@@ -3,10 +3,7 @@
 # match reference/<stem>/embeddings.f32 (and embeddings_raw.f32 with --no-normalize), in
 # text and JSON output, from arguments and from stdin; over-long input fails without
 # --truncate; a decoder model embeds too.
-set -euo pipefail
-sov=$1
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 texts=("The cat sat on the mat." "A quick brown fox jumps over the lazy dog."
        "Embeddings map text to vectors." "What is the capital of France?")
@@ -28,8 +25,6 @@ max_diff() {
 }
 within() { awk -v d="$1" -v lim="$2" 'BEGIN { exit !(d ~ /^[0-9.e+-]+$/ && d + 0 <= lim) }'; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 for stem in synth-bert-F32 synth-nomic-bert-F32; do
   model="$data/models/$stem.gguf"

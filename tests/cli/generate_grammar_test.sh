@@ -2,12 +2,7 @@
 # `sov generate --grammar / --json-schema / --json` on the tiny real model at a high
 # temperature: the output must follow the grammar (it would not without the constraint), and
 # bad grammars and schemas fail cleanly with a message.
-set -euo pipefail
-sov=$1
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 model="$data/models/stories260K.gguf"
 
 printf 'root ::= "The " animal " is " ("big" | "small") "."\nanimal ::= "cat" | "dog"\n' >"$tmp/pet.gbnf"

@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # `sov generate` and `sov eval` on the real test models: the greedy continuation equals the
 # reference, eval's logits file matches the reference logits, and bad input fails cleanly.
-set -euo pipefail
-sov=$1
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Greedy continuation of the reference prompt, 16 tokens, equals the reference text.
 for stem in stories260K TinyLLama-v0.Q4_0; do

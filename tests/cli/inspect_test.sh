@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
 # `sov inspect` on real files: the tensor table of TinyLLama-v0, JSON output, and a refused
 # file giving a one-line error and exit code 1.
-set -euo pipefail
-sov=$1
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 out=$("$sov" inspect "$data/models/TinyLLama-v0.Q4_0.gguf")
 grep -q "75 tensors" <<<"$out" || fail "expected 75 tensors"

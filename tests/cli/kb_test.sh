@@ -3,15 +3,9 @@
 # list, status, add with its summary line and skip reasons, incremental re-add after
 # modify/delete/rename, search (text and the exact --json shape, -k, --mode, --path), ask
 # with a real model and its source list, hostile names, rm. Bases live under SOV_HOME.
-set -euo pipefail
-sov=$(realpath "$1")
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v python3 >/dev/null || fail "python3 is needed to check JSON (scripts/bootstrap installs it)"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export HOME=$tmp/home SOV_HOME=$tmp/sov SOV_MODELS=$tmp/models SOV_OLLAMA_MODELS=
-mkdir -p "$HOME"
+isolate_home
 embed_model=$data/models/synth-bert-F32.gguf
 chat_model=$data/models/stories260K.gguf
 

@@ -3,23 +3,11 @@
 # upstream on loopback (sov_fake_upstream), requests routed by model name and by rule,
 # redaction of what leaves and restoration of what comes back, `sov audit`, offline mode,
 # and config errors that name the line.
-set -euo pipefail
-sov=$(realpath "$1")
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-fake_bin=$(dirname "$sov")/../router/sov_fake_upstream
-[ -x "$fake_bin" ] || { echo "FAIL: $fake_bin not built" >&2; exit 1; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fake_bin=$(sibling_bin ../router/sov_fake_upstream)
 
-export HOME=$tmp/home SOV_HOME=$tmp/sov SOV_MODELS=$tmp/models SOV_OLLAMA_MODELS=
-unset SOV_CONFIG SOV_API_KEY || true
-mkdir -p "$HOME" "$SOV_MODELS"
+isolate_home
+mkdir -p "$SOV_MODELS"
 ln -s "$data/models/stories260K.gguf" "$SOV_MODELS/stories260K.gguf"
 
 pf=$tmp/fake.port

@@ -3,16 +3,9 @@
 # the model's greedy continuation of the chat-template rendering (checked against
 # `sov generate` on the same rendered text), a store model's Modelfile system message,
 # messages and parameters are used, and bad input fails cleanly. The interactive chat is
-# tested through a pseudo-terminal by src/chat/run_pty_test.cpp.
-set -euo pipefail
-sov=$(realpath "$1")
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export HOME=$tmp/home SOV_MODELS=$tmp/models SOV_OLLAMA_MODELS=
-unset SOV_REGISTRY OLLAMA_MODELS || true
-mkdir -p "$HOME"
+# tested through a pseudo-terminal by src/cli/run_pty_test.cpp.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+isolate_home
 model=$data/models/stories260K.gguf
 greedy=(--parameter temperature=0 --parameter num_predict=24)
 

@@ -2,24 +2,11 @@
 # The model store through the `sov` CLI: pull from a registry test server on loopback
 # (sov_test_registry), list, show, create from Modelfiles, cp, rm with garbage collection,
 # an interrupted pull that resumes, hostile names, and an Ollama store read in place.
-set -euo pipefail
-sov=$(realpath "$1")
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-registry_bin=$(dirname "$sov")/../store/sov_test_registry
-[ -x "$registry_bin" ] || { echo "FAIL: $registry_bin not built" >&2; exit 1; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+registry_bin=$(sibling_bin ../store/sov_test_registry)
 
 # Isolate: no real home, no Ollama store unless a test sets one.
-export HOME=$tmp/home SOV_MODELS=$tmp/models SOV_OLLAMA_MODELS=
-unset SOV_REGISTRY OLLAMA_MODELS || true
-mkdir -p "$HOME"
+isolate_home
 model=$data/models/stories260K.gguf
 
 # Starts a registry serving stories260K as library/stories:latest; sets $port.

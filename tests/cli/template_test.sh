@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # `sov template render` on a real template of the shared corpus: the rendering equals the
 # expected bytes; a template that raises exits 2 with the error on stderr.
-set -euo pipefail
-sov=$1
-data=${SOV_TESTDATA:?SOV_TESTDATA must point to the shared test data}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cat >"$tmp/t.jinja" <<'T'
 {{ bos_token }}{% for m in messages %}<|{{ m.role }}|>

@@ -16,7 +16,7 @@
 
 #include "base/status.h"
 
-namespace sov::chat {
+namespace sov::cli {
 
 class LineEditor {
  public:
@@ -43,4 +43,4 @@ class LineEditor {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace sov::chat
+}  // namespace sov::cli

@@ -1,4 +1,4 @@
-#include "chat/line_editor.h"
+#include "cli/line_editor.h"
 
 #include <histedit.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cwchar>
 
-namespace sov::chat {
+namespace sov::cli {
 
 struct LineEditor::Impl {
   EditLine* el = nullptr;
@@ -120,4 +120,4 @@ void LineEditor::remember(const std::string& input) {
   if (!impl_->history_file.empty()) history(impl_->hist, &impl_->ev, H_SAVE, impl_->history_file.c_str());
 }
 
-}  // namespace sov::chat
+}  // namespace sov::cli
