@@ -260,6 +260,7 @@ Result<RouterConfig> parse_config(std::string_view text, const EnvFn& env) {
     SOV_RETURN_IF_ERROR(lr.strings("capabilities", &c.local.capabilities));
     SOV_RETURN_IF_ERROR(check_capabilities(lr, lr.get("capabilities"), c.local.capabilities));
     SOV_RETURN_IF_ERROR(lr.str("fallback", &c.local.fallback));
+    SOV_RETURN_IF_ERROR(lr.integer("first_token_timeout_ms", 0, 3600000, &c.local.first_token_timeout_ms));
     SOV_RETURN_IF_ERROR(lr.finish());
   }
   Status st;

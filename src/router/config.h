@@ -56,6 +56,9 @@ struct LocalBackend {
   int64_t context = 0;  // tokens; 0: the model's own context as the server runs it
   std::vector<std::string> capabilities = {"tools"};
   std::string fallback;  // upstream serving local failures (queue full, load errors); "" none
+  // With a fallback: the local model must start answering (first token) within this long,
+  // else the request goes to the fallback; 0: no limit.
+  int first_token_timeout_ms = 0;
 };
 
 // One routing rule: every condition that is set must hold. Rules are tried in order.

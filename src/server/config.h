@@ -39,7 +39,10 @@ struct ServerConfig {
   uint64_t memory_budget = 0;        // bytes for loaded models; 0: 80% of physical memory
   size_t max_body_bytes = 32u << 20;
   int http_threads = 64;  // concurrent connections served
-  int n_threads = 0;      // engine threads per model; 0: physical cores
+  // Time a client has to send a request's headers (then its body at >= 256 KiB/s) before
+  // the connection is closed: slow clients cannot hold the connection threads.
+  int header_timeout_ms = 10000;
+  int n_threads = 0;  // engine threads per model; 0: physical cores
   int32_t n_batch = 256;
   // Model files given on the command line: served under their file stem and by their path.
   std::vector<std::string> preload;

@@ -2,14 +2,10 @@
 // generation stops when nobody is reading (also for non-streaming requests and during a
 // long prompt evaluation, when nothing is being written that would fail).
 //
-// cpp-httplib does not expose a request's socket, so the socket is found once per request
-// by matching the request's local and remote address and port (a TCP connection's unique
-// 4-tuple) against the process's open sockets. closed() then polls it without blocking.
-// The socket stays open while the handler or its content provider runs, so the descriptor
-// cannot be reused under us. When no socket matches (not a TCP socket), closed() is false.
-// The scan only reads (fstat, getsockname, getpeername) descriptors that other threads may be
-// closing at the same moment; that is harmless (no other live socket has our 4-tuple), but
-// ThreadSanitizer reports it as a race on those descriptors.
+// The socket is the one HttpServer serves the request on (HttpServer::current_socket(), so
+// for_request() must be called on the handler's thread). It stays open while the handler or
+// its content provider runs, so the descriptor cannot be reused under us. Outside an
+// HttpServer connection thread closed() is always false.
 //
 // Copyable; closed() is thread-safe.
 #pragma once

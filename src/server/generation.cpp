@@ -52,7 +52,29 @@ void Generation::on_finished(size_t index, const JobEvent& event) {
   if (n_done_ == jobs_.size()) lease_.reset();  // keep_alive applies now
 }
 
+bool Generation::await_first_event(Clock::time_point deadline) {
+  JobEvent event;
+  for (;;) {
+    const auto now = Clock::now();
+    if (now >= deadline) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    if (jobs_[0]->next(&event, std::min<std::chrono::milliseconds>(left + std::chrono::milliseconds(1),
+                                                                   kWatchInterval))) {
+      first_event_ = std::move(event);
+      return true;
+    }
+    if (watch_.closed()) return true;  // next() reports it
+  }
+}
+
 Generation::Poll Generation::next(size_t* index, JobEvent* event) {
+  if (first_event_) {
+    *event = std::move(*first_event_);
+    first_event_.reset();
+    *index = 0;
+    if (event->kind != JobEvent::Kind::kText) on_finished(0, *event);
+    return Poll::kEvent;
+  }
   for (;;) {
     if (n_done_ == jobs_.size()) return Poll::kFinished;
     // Checked by time, not only when idle: events may arrive faster than the interval.
@@ -139,8 +161,30 @@ Result<std::shared_ptr<Generation>> start_generation(ModelManager& manager, std:
     }
     jobs.push_back(*job);
   }
-  return std::make_shared<Generation>(std::move(lease), std::move(jobs), ConnectionWatch::for_request(req),
-                                      start, std::move(tokens));
+  auto gen = std::make_shared<Generation>(std::move(lease), std::move(jobs),
+                                          ConnectionWatch::for_request(req), start, std::move(tokens));
+  if (auto deadline = FirstEventDeadline::current(); deadline && !gen->await_first_event(*deadline)) {
+    gen->cancel_all();
+    return Status::resource_exhausted("the local model did not start answering in time");
+  }
+  return gen;
+}
+
+namespace {
+thread_local std::optional<Generation::Clock::time_point> t_first_event_deadline;
+}  // namespace
+
+FirstEventDeadline::FirstEventDeadline(Generation::Clock::time_point deadline)
+    : previous_(t_first_event_deadline) {
+  t_first_event_deadline = deadline;
+}
+
+FirstEventDeadline::~FirstEventDeadline() {
+  t_first_event_deadline = previous_;
+}
+
+std::optional<Generation::Clock::time_point> FirstEventDeadline::current() {
+  return t_first_event_deadline;
 }
 
 void stream_generation(httplib::Response& res, const char* content_type, std::shared_ptr<Generation> gen,

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ class Generation {
   // ended; kClientGone (all jobs cancelled) when the client disconnected.
   Poll next(size_t* index, scheduler::JobEvent* event);
   void cancel_all();
+  // Waits until the first job has an event (kept for next()) or `deadline` passes; false
+  // when it passed.
+  bool await_first_event(Clock::time_point deadline);
 
   size_t size() const { return jobs_.size(); }
   const Runner& runner() const { return *runner_; }
@@ -63,6 +67,7 @@ class Generation {
   std::vector<bool> got_text_;
   size_t n_done_ = 0;
   size_t rr_ = 0;
+  std::optional<scheduler::JobEvent> first_event_;  // from await_first_event, for job 0
   ConnectionWatch watch_;
   Clock::time_point start_;
   Clock::time_point last_watch_check_;
@@ -77,6 +82,22 @@ struct GenerationSpec {
   int32_t top_logprobs = -1;  // -1: none
   // Structured output: every job's tokens are constrained to this grammar (nullptr: none).
   std::shared_ptr<const grammar::Grammar> grammar;
+};
+
+// A deadline for the first event (first token, or the end) of the generations started on
+// this thread while it is in scope. The router sets it around a local handler that can
+// fall back to an upstream: when it passes, start_generation cancels the jobs and fails
+// with kResourceExhausted (503 before anything is sent), so the request falls back.
+class FirstEventDeadline {
+ public:
+  explicit FirstEventDeadline(Generation::Clock::time_point deadline);
+  ~FirstEventDeadline();
+  FirstEventDeadline(const FirstEventDeadline&) = delete;
+  FirstEventDeadline& operator=(const FirstEventDeadline&) = delete;
+  static std::optional<Generation::Clock::time_point> current();
+
+ private:
+  std::optional<Generation::Clock::time_point> previous_;
 };
 
 // Submits the request's jobs. `num_ctx` of the options (or the model default) bounds the

@@ -20,6 +20,7 @@
 #include "server/connection_watch.h"
 #include "server/duration.h"
 #include "server/http_util.h"
+#include "server/kb_embedder.h"
 #include "server/options.h"
 #include "server/server.h"
 
@@ -28,8 +29,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Tokens per forward pass of a request: bounds how long a chat step waits behind it.
-constexpr int64_t kMinChunkTokens = 512;
 // As OpenAI: inputs per request.
 constexpr size_t kMaxInputs = 2048;
 
@@ -130,42 +129,25 @@ Result<EmbedOutcome> run_embed(ServerState& s, const EmbedRequest& r, const http
   options.normalize = r.normalize;
   options.pooling = r.pooling;
   options.dimensions = r.dimensions;
-  const int64_t chunk_tokens = std::max<int64_t>(s.config.n_batch, kMinChunkTokens);
+  // The connection is watched from the second micro-batch on (most requests have one).
   ConnectionWatch watch;
   bool watching = false;
-  out.embeddings.reserve(inputs.size());
-  for (size_t first = 0; first < inputs.size();) {
-    std::vector<std::vector<int32_t>> chunk;
-    int64_t tokens = 0;
-    size_t end = first;
-    while (end < inputs.size() &&
-           (end == first || tokens + static_cast<int64_t>(inputs[end].size()) <= chunk_tokens)) {
-      tokens += static_cast<int64_t>(inputs[end].size());
-      chunk.push_back(std::move(inputs[end]));
-      ++end;
+  auto closed = [&] {
+    if (!watching) {
+      watch = ConnectionWatch::for_request(http_req);
+      watching = true;
     }
-    if (first > 0) {
-      if (!watching) {
-        watch = ConnectionWatch::for_request(http_req);
-        watching = true;
-      }
-      if (watch.closed()) return Status::cancelled("the client closed the connection");
+    return watch.closed();
+  };
+  SOV_ASSIGN_OR_RETURN(engine::EmbedResult res, embed_in_turns(s.manager.gate(), *model, std::move(inputs),
+                                                               options, embed_chunk_tokens(s), closed));
+  for (const auto& e : res.embeddings) {
+    for (float v : e) {
+      if (!std::isfinite(v)) return Status::internal("the model produced a non-finite embedding value");
     }
-    Result<engine::EmbedResult> res = Status::internal("not run");
-    {
-      scheduler::ComputeGate::Turn turn = s.manager.gate().enter();
-      res = model->embed_tokens(chunk, options);
-    }
-    if (!res) return res.status();
-    for (auto& e : res->embeddings) {
-      for (float v : e) {
-        if (!std::isfinite(v)) return Status::internal("the model produced a non-finite embedding value");
-      }
-      out.embeddings.push_back(std::move(e));
-    }
-    out.prompt_tokens += res->total_tokens;
-    first = end;
   }
+  out.embeddings = std::move(res.embeddings);
+  out.prompt_tokens += res.total_tokens;
   return out;
 }
 
@@ -351,7 +333,7 @@ void handle_openai_embeddings(ServerState& s, const httplib::Request& req, httpl
 
 }  // namespace
 
-void register_embed_routes(httplib::Server& http, ServerState& state) {
+void register_embed_routes(HttpServer& http, ServerState& state) {
   http.Post("/api/embed",
             [&state](const httplib::Request& req, httplib::Response& res) { handle_embed(state, req, res); });
   http.Post("/api/embeddings", [&state](const httplib::Request& req, httplib::Response& res) {

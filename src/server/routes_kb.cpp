@@ -15,7 +15,8 @@
 //                                        "text", "heading"}]}
 //
 // Errors use Ollama's {"error": "..."} shape. Names are validated (they become folder names).
-// Embedding models are loaded once and shared; each request opens its own SQLite connection.
+// Embeddings go through the model manager and its compute gate (kb_embedder.h); each
+// request opens its own SQLite connection.
 // Background jobs (one per base) are cancelled and joined when the server goes away.
 #include "server/routes_kb.h"
 
@@ -34,8 +35,8 @@
 #include "kb/registry.h"
 #include "kb/retrieve.h"
 #include "server/http_util.h"
+#include "server/kb_embedder.h"
 #include "server/server.h"
-#include "store/config.h"
 
 namespace sov::server {
 namespace {
@@ -52,7 +53,7 @@ struct Job {
 
 class KbService {
  public:
-  explicit KbService(std::string root) : root_(std::move(root)) {}
+  explicit KbService(ServerState& state) : state_(state), root_(state.config.kb_root) {}
   ~KbService() {
     std::lock_guard lock(mutex_);
     for (auto& [name, job] : jobs_) job->cancel = true;
@@ -71,16 +72,9 @@ class KbService {
     return base;
   }
 
-  // The base's embedding model, loaded once per model; null for keyword-only bases.
+  // The base's embedding model (kb_embedder.h); null for keyword-only bases.
   Result<std::shared_ptr<kb::Embedder>> embedder(const std::string& model) {
-    if (model.empty()) return std::shared_ptr<kb::Embedder>();
-    std::lock_guard lock(embed_mutex_);
-    auto it = embedders_.find(model);
-    if (it != embedders_.end()) return it->second;
-    SOV_ASSIGN_OR_RETURN(auto loaded, kb::load_embedder(model, store::process_environment()));
-    std::shared_ptr<kb::Embedder> shared(std::move(loaded));
-    embedders_[model] = shared;
-    return shared;
+    return kb_embedder(state_, local_embedders_, model);
   }
 
   std::shared_ptr<Job> job(const std::string& name) {
@@ -139,11 +133,11 @@ class KbService {
   }
 
  private:
+  ServerState& state_;
   std::string root_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Job>> jobs_;
-  std::mutex embed_mutex_;
-  std::map<std::string, std::shared_ptr<kb::Embedder>> embedders_;
+  LocalEmbedders local_embedders_;
 };
 
 json summary_json(const kb::AddSummary& s) {
@@ -461,8 +455,8 @@ json apply_knowledge(const std::optional<KnowledgeRequest>& request, const Runne
   return sources_json(ground_messages(*request, runner.n_ctx, count, messages), request->hits);
 }
 
-void register_kb_routes(httplib::Server& http, ServerState& state) {
-  auto svc = std::make_shared<KbService>(state.config.kb_root);
+void register_kb_routes(HttpServer& http, ServerState& state) {
+  auto svc = std::make_shared<KbService>(state);
   {
     std::lock_guard lock(g_services_mutex);
     std::erase_if(g_services, [](const auto& e) { return e.second.expired(); });

@@ -160,6 +160,32 @@ TEST_F(KbRoutes, VectorQueriesWithAnEmbeddingModel) {
   EXPECT_EQ(status, 400);
 }
 
+// A model the server serves by name is leased from the model manager like any /api/embed
+// request: it is listed by /api/ps, and bases and /api/embed give the same vectors.
+TEST_F(KbRoutes, NamedEmbeddingModelGoesThroughTheModelManager) {
+  std::filesystem::create_symlink(data_ + "/models/synth-bert-F32.gguf",
+                                  server_->models_dir() / "bert-mini.gguf");
+  int status = 0;
+  json created = post("/api/kb", {{"name", "named"}, {"embed_model", "bert-mini"}}, &status);
+  ASSERT_EQ(status, 200) << created.dump();
+  EXPECT_EQ(created["embed_dim"], 128);
+  json ps = get("/api/ps");
+  ASSERT_EQ(ps["models"].size(), 1u) << ps.dump();
+  EXPECT_EQ(ps["models"][0]["name"], "bert-mini:latest");
+
+  const std::string text = "Glaciers carve valleys over many thousands of years.";
+  post("/api/kb/named/documents", {{"documents", {{{"name", "ice"}, {"text", text}}}}}, &status);
+  ASSERT_EQ(status, 200);
+  json r = post("/api/kb/named/query", {{"query", text}, {"mode", "vector"}}, &status);
+  ASSERT_EQ(status, 200) << r.dump();
+  ASSERT_EQ(r["results"].size(), 1u);
+  EXPECT_NEAR(r["results"][0]["score"].get<double>(), 1.0, 1e-3);
+
+  json bad = post("/api/kb", {{"name", "unknown"}, {"embed_model", "no-such-model"}}, &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(bad["error"].get<std::string>().find("no-such-model"), std::string::npos) << bad.dump();
+}
+
 // The "knowledge" extension of the chat routes: a base over fixture files on disk.
 class KbChat : public KbRoutes {
  protected:

@@ -176,7 +176,7 @@ json openai_model(const ModelEntry& e) {
 
 }  // namespace
 
-void register_model_routes(httplib::Server& http, ServerState& state) {
+void register_model_routes(HttpServer& http, ServerState& state) {
   http.Get("/api/tags", [&state](const httplib::Request&, httplib::Response& res) { tags(state, res); });
   http.Get("/api/ps", [&state](const httplib::Request&, httplib::Response& res) { ps(state, res); });
   http.Post("/api/show",

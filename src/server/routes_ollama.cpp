@@ -298,7 +298,7 @@ void chat(ServerState& s, const httplib::Request& req, httplib::Response& res) {
 
 }  // namespace
 
-void register_ollama_routes(httplib::Server& http, ServerState& state) {
+void register_ollama_routes(HttpServer& http, ServerState& state) {
   // routed(): hybrid routing may send the request upstream instead (routes_router.cpp).
   http.Post("/api/generate", routed(state, [&state](const httplib::Request& req, httplib::Response& res) {
               generate(state, req, res);

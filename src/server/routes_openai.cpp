@@ -536,7 +536,7 @@ void completions(ServerState& s, const httplib::Request& req, httplib::Response&
 
 }  // namespace
 
-void register_openai_routes(httplib::Server& http, ServerState& state) {
+void register_openai_routes(HttpServer& http, ServerState& state) {
   // routed(): hybrid routing may send the request upstream instead (routes_router.cpp).
   http.Post("/v1/chat/completions", routed(state, [&state](const httplib::Request& req, httplib::Response& res) {
               chat_completions(state, req, res);

@@ -10,7 +10,9 @@
 
 #include "gguf/file.h"
 #include "router/router.h"
+#include "server/generation.h"
 #include "server/http_util.h"
+#include "server/routes_kb.h"
 #include "server/server.h"
 
 namespace sov::server {
@@ -74,11 +76,51 @@ bool local_failed(const httplib::Response& res) {
   return res.status >= 500 && !res.content_provider_;
 }
 
-// Sends an upstream answer: whole, or streamed chunk by chunk as it arrives.
-void deliver(httplib::Response& res, std::unique_ptr<router::UpstreamResponse> up,
-             std::shared_ptr<Router> r) {
+// The context assumed for an upstream model when grounding a request for it (the passages
+// get at most half of it, as for a local model).
+constexpr int32_t kUpstreamContext = 8192;
+
+// The request as an upstream receives it: a "knowledge" request is grounded here, on this
+// machine (the retrieved passages go into the system message and are redacted like the
+// rest of the request), and loses the field. Returns the sources (null without knowledge).
+Result<json> ground_for_upstream(ServerState& s, RouteRequest* rr) {
+  if (!rr->body.contains("knowledge") || rr->body["knowledge"].is_null()) return json();
+  if (!rr->body.contains("messages") || !rr->body["messages"].is_array())
+    return Status::invalid_argument("knowledge: only chat requests (with \"messages\") can be grounded");
+  SOV_ASSIGN_OR_RETURN(auto knowledge, retrieve_knowledge(s, rr->body, rr->body["messages"]));
+  rr->body.erase("knowledge");
+  if (!knowledge) return json();
+  // No tokenizer for a remote model: about four bytes per token.
+  const kb::TokenCounter count = [](std::string_view text) {
+    return static_cast<int32_t>(text.size() / 4 + 1);
+  };
+  const auto sources = ground_messages(*knowledge, kUpstreamContext, count, &rr->body["messages"]);
+  return sources_json(sources, knowledge->hits);
+}
+
+// Sends `rr` to an upstream, grounded first (ground_for_upstream); `sources` gets its sources.
+router::SendResult send_upstream(ServerState& s, const Router& r, RouteRequest rr,
+                                 const router::Target& target, const std::string& rule, json* sources) {
+  auto grounded = ground_for_upstream(s, &rr);
+  if (!grounded) {
+    router::SendResult failed;
+    failed.status = http_status(grounded.status());
+    failed.error = grounded.status().message();
+    return failed;
+  }
+  *sources = std::move(grounded).value();
+  return r.send(rr, target, rule);
+}
+
+// Sends an upstream answer: whole (with the knowledge-base `sources`, when there are any),
+// or streamed chunk by chunk as it arrives.
+void deliver(httplib::Response& res, std::unique_ptr<router::UpstreamResponse> up, std::shared_ptr<Router> r,
+             const json& sources = json()) {
   if (!up->streaming()) {
-    res.set_content(up->body(), up->content_type());
+    auto body = sources.is_null() ? json() : json::parse(up->body(), nullptr, false);
+    if (!body.is_object()) return res.set_content(up->body(), up->content_type());
+    body["sources"] = sources;
+    res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), up->content_type());
     return;
   }
   std::shared_ptr<router::UpstreamResponse> shared(std::move(up));
@@ -112,11 +154,18 @@ void handle(ServerState& s, const std::shared_ptr<Router>& r, const httplib::Ser
 
   if (d.local()) {
     const auto headers = res.headers;
-    run_local(req, res, local, rr.body, d.model);
+    const int timeout_ms = d.fallback ? r->config().local.first_token_timeout_ms : 0;
+    if (timeout_ms > 0) {
+      FirstEventDeadline deadline(Generation::Clock::now() + std::chrono::milliseconds(timeout_ms));
+      run_local(req, res, local, rr.body, d.model);
+    } else {
+      run_local(req, res, local, rr.body, d.model);
+    }
     if (!local_failed(res) || !d.fallback) return;
     const int local_status = res.status;
     const std::string local_error = res.body;
-    auto up = r->send(rr, *d.fallback, "fallback");
+    json sources;
+    auto up = send_upstream(s, *r, rr, *d.fallback, "fallback", &sources);
     if (!up.response) {
       res.body = local_error;  // the local error is the more useful one
       res.status = local_status;
@@ -129,11 +178,12 @@ void handle(ServerState& s, const std::shared_ptr<Router>& r, const httplib::Ser
     res.headers.erase("X-Sov-Route");
     res.set_header("X-Sov-Route", fmt::format("backend={}; model={}; rule=fallback; from=local",
                                               d.fallback->backend, d.fallback->model));
-    return deliver(res, std::move(up.response), r);
+    return deliver(res, std::move(up.response), r, sources);
   }
 
-  auto up = r->send(rr, router::Target{d.backend, d.model}, d.rule);
-  if (up.response) return deliver(res, std::move(up.response), r);
+  json sources;
+  auto up = send_upstream(s, *r, rr, router::Target{d.backend, d.model}, d.rule, &sources);
+  if (up.response) return deliver(res, std::move(up.response), r, sources);
   if (up.can_fall_back && d.fallback) {
     r->count_fallback(d.backend, d.fallback->backend);
     res.headers.erase("X-Sov-Route");
@@ -186,7 +236,8 @@ router::ojson redacted_config(const router::RouterConfig& c, const std::string& 
            {{"model", c.local.model},
             {"context", c.local.context},
             {"capabilities", c.local.capabilities},
-            {"fallback", c.local.fallback}}},
+            {"fallback", c.local.fallback},
+            {"first_token_timeout_ms", c.local.first_token_timeout_ms}}},
           {"backends", backends},
           {"rules", rules},
           {"redaction",
@@ -213,7 +264,7 @@ httplib::Server::Handler routed(ServerState& state, httplib::Server::Handler loc
   };
 }
 
-void register_router_routes(httplib::Server& http, ServerState& state) {
+void register_router_routes(HttpServer& http, ServerState& state) {
   http.Post("/api/route/explain", [&state](const httplib::Request& req, httplib::Response& res) {
     std::shared_ptr<Router> r = state.config.router;
     auto body = json_nesting_exceeds(req.body, kMaxJsonDepth)

@@ -32,11 +32,16 @@ class RouterServerTest : public ::testing::Test {
     fs::remove_all(home_);
   }
 
-  std::shared_ptr<router::Router> make_router(const std::string& extra) {
+  // `extra` goes before the [local] table, `local_extra` into it, `backend_extra` into the
+  // "cloud" backend's table.
+  std::shared_ptr<router::Router> make_router(const std::string& extra, const std::string& local_extra = "",
+                                              const std::string& backend_extra = "") {
     const std::string text = extra + "\n[local]\nmodel = \"stories260K\"\nfallback = \"cloud\"\n" +
-                             "\n[[backends]]\nname = \"cloud\"\nbase_url = \"" + fake_.base_url() +
+                             local_extra + "\n[[backends]]\nname = \"cloud\"\nbase_url = \"" +
+                             fake_.base_url() +
                              "\"\nmodel = \"big\"\nmodels = [\"big\"]\nretries = 2\nbackoff_ms = 1\n"
-                             "price = { input = 1.0, output = 2.0 }\n";
+                             "price = { input = 1.0, output = 2.0 }\n" +
+                             backend_extra;
     auto config = router::parse_config(text, [](const std::string&) { return std::nullopt; });
     EXPECT_TRUE(config.is_ok()) << config.status().message();
     auto r = router::Router::create(std::move(config).value(), home_.string());
@@ -44,8 +49,9 @@ class RouterServerTest : public ::testing::Test {
     return *r;
   }
 
-  void start(const std::string& extra, const std::function<void(ServerConfig&)>& tweak = {}) {
-    router_ = make_router(extra);
+  void start(const std::string& extra, const std::function<void(ServerConfig&)>& tweak = {},
+             const std::string& local_extra = "", const std::string& backend_extra = "") {
+    router_ = make_router(extra, local_extra, backend_extra);
     server_ = std::make_unique<test::TestServer>(testdata_, [&](ServerConfig& c) {
       c.router = router_;
       if (tweak) tweak(c);
@@ -130,8 +136,10 @@ TEST_F(RouterServerTest, PromptsOverTheLocalContextGoUpstream) {
   start("[[rules]]\nname = \"too-big\"\nexceeds_local_context = true\nbackend = \"cloud\"\n");
   auto cli = server_->client();
   // stories260K runs with a 2048-token context here; 12000 bytes are about 3000 tokens.
-  for (const auto& [size, rule] : std::vector<std::pair<size_t, std::string>>{{400, "default"}, {12000, "too-big"}}) {
-    auto res = cli.Post("/api/route/explain", chat_body("auto", std::string(size, 'z')).dump(), "application/json");
+  for (const auto& [size, rule] :
+       std::vector<std::pair<size_t, std::string>>{{400, "default"}, {12000, "too-big"}}) {
+    auto res =
+        cli.Post("/api/route/explain", chat_body("auto", std::string(size, 'z')).dump(), "application/json");
     ASSERT_TRUE(res);
     ASSERT_EQ(res->status, 200) << res->body;
     EXPECT_EQ(json::parse(res->body)["rule"], rule) << res->body;
@@ -216,6 +224,75 @@ TEST_F(RouterServerTest, LocalOverloadFallsBackToUpstream) {
   auto entries = router_->audit().since(0);
   ASSERT_EQ(entries->size(), 1u);
   EXPECT_EQ((*entries)[0].rule, "fallback");
+}
+
+TEST_F(RouterServerTest, SlowLocalStartFallsBackToUpstream) {
+  SOV_REQUIRE_TESTDATA(td);
+  testdata_ = td;
+  start("", {}, "first_token_timeout_ms = 200\n");
+  auto cli = server_->client();
+  const std::string body = json{{"model", "auto"}, {"prompt", "hello"}, {"stream", true}}.dump();
+  // Loaded and answering locally while the cores are free.
+  auto res = cli.Post("/api/generate", body, "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(res->get_header_value("X-Sov-Route"), "backend=local; model=stories260K; rule=default");
+  {
+    // Busy cores: no forward pass can start, so no first token within the timeout.
+    scheduler::ComputeGate::Turn busy = server_->server().manager().gate().enter();
+    res = cli.Post("/api/generate", body, "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(res->get_header_value("X-Sov-Route"), "backend=cloud; model=big; rule=fallback; from=local");
+    std::string text;
+    for (const auto& l : test::ndjson(res->body)) text += l.value("response", "");
+    EXPECT_EQ(text, "echo: hello");
+  }
+  EXPECT_EQ(fake_.count(), 1u);
+  res = cli.Post("/api/generate", body, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->get_header_value("X-Sov-Route"), "backend=local; model=stories260K; rule=default");
+  EXPECT_EQ(fake_.count(), 1u);
+}
+
+// An upstream allowed private data answers knowledge requests grounded on this machine:
+// it receives the retrieved passages (redacted), never the "knowledge" field.
+TEST_F(RouterServerTest, KnowledgeRequestsAreGroundedBeforeGoingUpstream) {
+  SOV_REQUIRE_TESTDATA(td);
+  testdata_ = td;
+  start(
+      "", [&](ServerConfig& c) { c.kb_root = (home_ / "kb").string(); }, "", "allow_private = true\n");
+  auto cli = server_->client();
+  auto res = cli.Post("/api/kb", json{{"name", "notes"}}.dump(), "application/json");
+  ASSERT_EQ(res->status, 200) << res->body;
+  json docs = {{"documents",
+                {{{"name", "otters"},
+                  {"text", "Sea otters hold hands while they sleep. Ask otto@example.com for more."}}}}};
+  res = cli.Post("/api/kb/notes/documents", docs.dump(), "application/json");
+  ASSERT_EQ(res->status, 200) << res->body;
+
+  json body = chat_body("big", "Why do sea otters hold hands?");
+  body["knowledge"] = {{"base", "notes"}, {"mode", "keyword"}};
+  res = cli.Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(res->get_header_value("X-Sov-Route"), "backend=cloud; model=big; rule=model");
+  const json answer = json::parse(res->body);
+  ASSERT_EQ(answer["sources"].size(), 1u) << res->body;
+  EXPECT_EQ(answer["sources"][0]["path"], "text:otters");
+
+  const auto sent = fake_.requests();
+  ASSERT_EQ(sent.size(), 1u);
+  const json upstream_body = json::parse(sent[0].body);
+  EXPECT_FALSE(upstream_body.contains("knowledge")) << sent[0].body;
+  EXPECT_NE(sent[0].body.find("hold hands while they sleep"), std::string::npos) << sent[0].body;
+  EXPECT_EQ(sent[0].body.find("otto@example.com"), std::string::npos) << sent[0].body;
+
+  // A base that does not exist is the client's error, and nothing leaves.
+  body["knowledge"] = {{"base", "missing"}};
+  res = cli.Post("/v1/chat/completions", body.dump(), "application/json");
+  EXPECT_EQ(res->status, 404) << res->body;
+  EXPECT_EQ(fake_.count(), 1u);
 }
 
 TEST_F(RouterServerTest, PolicyRefusalsNeverReachTheUpstream) {

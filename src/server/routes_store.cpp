@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -295,7 +296,7 @@ void head_blob(ServerState& s, const httplib::Request& req, httplib::Response& r
   res.status = st->has_blob(*digest) ? 200 : 404;
 }
 
-void post_blob(ServerState& s, const httplib::Request& req, httplib::Response& res,
+void post_blob(ServerState& s, HttpServer& http, const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& reader) {
   store::Store* st = store_of(s, res);
   if (!st) return;
@@ -303,12 +304,29 @@ void post_blob(ServerState& s, const httplib::Request& req, httplib::Response& r
   if (!digest) return send_ollama_error(res, 400, digest.status().message());
   auto writer = st->begin_blob();
   if (!writer) return send_ollama_error(res, writer.status());
+  // A client trickling its upload would hold a connection thread (http_server.h): after the
+  // grace period the upload must average kMinBodyRate.
+  const auto start = std::chrono::steady_clock::now();
+  const auto grace = std::chrono::milliseconds(s.config.header_timeout_ms);
+  uint64_t received = 0;
   Status write_status;
   const bool read_ok = reader([&](const char* data, size_t n) {
+    received += n;
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    if (elapsed > grace &&
+        received < kMinBodyRate * static_cast<uint64_t>(
+                                      std::chrono::duration_cast<std::chrono::seconds>(elapsed).count())) {
+      write_status = Status::invalid_argument(
+          fmt::format("the upload is too slow (under {} KiB/s); it was stopped", kMinBodyRate / 1024));
+      return false;
+    }
     write_status = (*writer)->write(data, n);
     return write_status.is_ok();
   });
-  if (!write_status) return send_ollama_error(res, write_status);
+  if (!write_status) {
+    http.close_after_response();  // the rest of the body is unread
+    return send_ollama_error(res, write_status);
+  }
   if (!read_ok) return send_ollama_error(res, 400, "the upload was interrupted");
   auto committed = (*writer)->commit(*digest);
   if (!committed) {
@@ -322,7 +340,7 @@ void post_blob(ServerState& s, const httplib::Request& req, httplib::Response& r
 
 }  // namespace
 
-void register_store_routes(httplib::Server& http, ServerState& state) {
+void register_store_routes(HttpServer& http, ServerState& state) {
   http.Post("/api/pull",
             [&state](const httplib::Request& req, httplib::Response& res) { pull(state, req, res); });
   http.Post("/api/create",
@@ -331,9 +349,10 @@ void register_store_routes(httplib::Server& http, ServerState& state) {
   // from Digest::parse rather than a 404 from the router.
   http.Get(R"(/api/blobs/([^/]+))",
            [&state](const httplib::Request& req, httplib::Response& res) { head_blob(state, req, res); });
-  http.Post(R"(/api/blobs/([^/]+))",
-            [&state](const httplib::Request& req, httplib::Response& res,
-                     const httplib::ContentReader& reader) { post_blob(state, req, res, reader); });
+  http.Post(R"(/api/blobs/([^/]+))", [&state, &http](const httplib::Request& req, httplib::Response& res,
+                                                     const httplib::ContentReader& reader) {
+    post_blob(state, http, req, res, reader);
+  });
   http.Post("/api/push", [](const httplib::Request&, httplib::Response& res) {
     send_ollama_error(res, 501, "push is not supported by this server: models stay on this machine");
   });

@@ -82,7 +82,7 @@ bool accepts_html(std::string_view accept) {
   return a.find("text/html") != std::string::npos || a.find("application/xhtml+xml") != std::string::npos;
 }
 
-void register_web_routes(httplib::Server& http, ServerState&) {
+void register_web_routes(HttpServer& http, ServerState&) {
   http.Get("/", [](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Vary", "Accept");
     const WebAsset* page = find_web_asset("/index.html");

@@ -20,6 +20,7 @@ thread_local Clock::time_point t_request_start;
 thread_local bool t_request_started = false;
 
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
+constexpr int kKeepAliveSeconds = 5;
 // httplib's own body limit: blob uploads (POST /api/blobs/:digest) are model files streamed
 // to disk. Every other route is held to ServerConfig::max_body_bytes before routing.
 constexpr size_t kMaxUploadBytes = size_t{1} << 40;
@@ -51,7 +52,12 @@ void send_error(const httplib::Request& req, httplib::Response& res, int status,
 }  // namespace
 
 Server::Server(ServerConfig config, std::unique_ptr<ModelResolver> resolver)
-    : config_(std::move(config)), resolver_(std::move(resolver)), security_(config_) {
+    : config_(std::move(config)),
+      resolver_(std::move(resolver)),
+      security_(config_),
+      http_(SlowClientLimits{.header_timeout = std::chrono::milliseconds(config_.header_timeout_ms),
+                             .keep_alive = std::chrono::seconds(kKeepAliveSeconds),
+                             .max_body_bytes = config_.max_body_bytes}) {
   finalize(&config_);
   manager_ = std::make_unique<ModelManager>(config_, *resolver_);
   state_ = std::make_unique<ServerState>(ServerState{config_, *resolver_, *manager_, info_cache_, metrics_});
@@ -62,7 +68,7 @@ Server::Server(ServerConfig config, std::unique_ptr<ModelResolver> resolver)
   http_.set_write_timeout(std::chrono::seconds(30));
   // An idle keep-alive connection holds its worker until this timeout, also at shutdown
   // (httplib only checks for stop between requests): short, so Ctrl-C exits promptly.
-  http_.set_keep_alive_timeout(5);
+  http_.set_keep_alive_timeout(kKeepAliveSeconds);
   install_middleware();
   register_basic_routes(http_, *state_);
   register_model_routes(http_, *state_);
@@ -83,6 +89,7 @@ Server::~Server() {
 
 void Server::install_middleware() {
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    http_.headers_read(req);
     t_request_start = Clock::now();
     t_request_started = true;
     size_t header_bytes = 0;
@@ -92,7 +99,7 @@ void Server::install_middleware() {
       return httplib::Server::HandlerResponse::Handled;
     }
     if (body_too_large(req, config_.max_body_bytes)) {
-      res.set_header("Connection", "close");  // the unread body must not be taken as a request
+      http_.close_after_response();  // the unread body must not be taken as a request
       send_error(req, res, 413, "request body too large");
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -164,6 +171,7 @@ void Server::install_middleware() {
   });
 
   http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    http_.response_sent();
     double secs = 0;
     if (t_request_started) secs = std::chrono::duration<double>(Clock::now() - t_request_start).count();
     t_request_started = false;
@@ -207,7 +215,7 @@ void Server::stop() {
   http_.stop();
 }
 
-void register_basic_routes(httplib::Server& http, ServerState& state) {
+void register_basic_routes(HttpServer& http, ServerState& state) {
   http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
     send_json(res, json{{"status", "ok"}, {"version", SOV_VERSION_STRING}});
   });

@@ -17,6 +17,7 @@
 
 #include "base/status.h"
 #include "server/config.h"
+#include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/model_info.h"
 #include "server/model_manager.h"
@@ -51,6 +52,8 @@ class Server {
 
   const ServerConfig& config() const { return config_; }
   ModelManager& manager() { return *manager_; }
+  // Connections closed because their client sent its request too slowly (http_server.h).
+  uint64_t slow_clients_cut() const { return http_.slow_clients_cut(); }
 
  private:
   void install_middleware();
@@ -62,24 +65,24 @@ class Server {
   Metrics metrics_;
   SecurityPolicy security_;
   std::unique_ptr<ServerState> state_;
-  httplib::Server http_;
+  HttpServer http_;
   int port_ = -1;
   std::thread thread_;
 };
 
-void register_basic_routes(httplib::Server& http, ServerState& state);
-void register_model_routes(httplib::Server& http, ServerState& state);
-void register_ollama_routes(httplib::Server& http, ServerState& state);
-void register_openai_routes(httplib::Server& http, ServerState& state);
-void register_embed_routes(httplib::Server& http, ServerState& state);  // routes_embed.cpp
-void register_store_routes(httplib::Server& http, ServerState& state);  // routes_store.cpp
+void register_basic_routes(HttpServer& http, ServerState& state);
+void register_model_routes(HttpServer& http, ServerState& state);
+void register_ollama_routes(HttpServer& http, ServerState& state);
+void register_openai_routes(HttpServer& http, ServerState& state);
+void register_embed_routes(HttpServer& http, ServerState& state);  // routes_embed.cpp
+void register_store_routes(HttpServer& http, ServerState& state);  // routes_store.cpp
 // GET / (the browser UI, or "Sovereign is running" for non-browser clients) and its assets.
-void register_web_routes(httplib::Server& http, ServerState& state);
-void register_kb_routes(httplib::Server& http, ServerState& state);  // routes_kb.cpp
+void register_web_routes(HttpServer& http, ServerState& state);
+void register_kb_routes(HttpServer& http, ServerState& state);  // routes_kb.cpp
 // Hybrid routing (routes_router.cpp): /api/route, /api/route/explain, /api/audit; routed()
 // wraps a local generation handler so that config.router decides local vs upstream first
 // (with no router it is the handler itself).
-void register_router_routes(httplib::Server& http, ServerState& state);
+void register_router_routes(HttpServer& http, ServerState& state);
 httplib::Server::Handler routed(ServerState& state, httplib::Server::Handler local);
 
 // True for paths answered in OpenAI's error shape.

@@ -4,13 +4,21 @@
 // rebinding) and a foreign Origin; oversized bodies and headers are refused; malformed
 // UTF-8, huge JSON nesting and number overflow are 400s, never a crash; the server keeps
 // serving afterwards.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "base/testdata.h"
 #include "kb/chunk.h"
@@ -228,6 +236,122 @@ TEST(Security, HtmlBombStaysBounded) {
   size_t total = 0;
   for (const auto& ch : chunks) total += ch.text.size();
   EXPECT_LE(total, 2 * html.size());  // overlap repeats at most a part of each chunk
+}
+
+// A raw loopback connection, for clients that misbehave below HTTP.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    timeval tv{0, 50 * 1000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~RawConnection() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void send(std::string_view text) { (void)::send(fd_, text.data(), text.size(), MSG_NOSIGNAL); }
+  // Reads what is there (kept in response()); true once the server has closed.
+  bool closed_by_server() {
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) response_.append(buf, static_cast<size_t>(n));
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+  const std::string& response() const { return response_; }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+  std::string response_;
+};
+
+// Sends `piece` on every connection every 100 ms (as a slowloris client does) until each has
+// been closed by the server or `give_up` has passed; the number closed.
+size_t trickle_until_closed(std::vector<std::unique_ptr<RawConnection>>& conns, std::string_view piece,
+                            std::chrono::seconds give_up) {
+  const auto end = std::chrono::steady_clock::now() + give_up;
+  std::vector<bool> closed(conns.size(), false);
+  size_t n_closed = 0;
+  while (n_closed < conns.size() && std::chrono::steady_clock::now() < end) {
+    for (size_t i = 0; i < conns.size(); ++i) {
+      if (closed[i]) continue;
+      conns[i]->send(piece);
+      if (conns[i]->closed_by_server()) {
+        closed[i] = true;
+        ++n_closed;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return n_closed;
+}
+
+void slow_limits(ServerConfig& c) {
+  c.http_threads = 4;
+  c.header_timeout_ms = 1000;
+}
+
+TEST(SlowClients, TricklingHeadersCannotHoldTheConnectionThreads) {
+  SOV_REQUIRE_TESTDATA(dir);
+  TestServer server(dir, slow_limits);
+  // Twice as many slowloris connections as connection threads, sending a header line every
+  // 100 ms (each read is far within httplib's 30 s read timeout).
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 8; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(server.port()));
+    ASSERT_TRUE(slow.back()->connected());
+    slow.back()->send("GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+  }
+  std::atomic<size_t> closed{0};
+  std::thread trickler(
+      [&] { closed = trickle_until_closed(slow, "X-Slow: 1\r\n", std::chrono::seconds(60)); });
+  // A well-behaved client is still served (without the guard it would wait for ever).
+  auto client = server.client();
+  client.set_read_timeout(std::chrono::seconds(60));
+  auto r = client.Get("/api/version");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  trickler.join();
+  EXPECT_EQ(closed.load(), slow.size());
+  for (const auto& c : slow) EXPECT_EQ(c->response(), "") << "a slow client got an answer";
+  EXPECT_GE(server.server().slow_clients_cut(), slow.size());
+}
+
+TEST(SlowClients, TricklingBodyIsCutOff) {
+  SOV_REQUIRE_TESTDATA(dir);
+  TestServer server(dir, slow_limits);
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  slow.push_back(std::make_unique<RawConnection>(server.port()));
+  ASSERT_TRUE(slow[0]->connected());
+  slow[0]->send(
+      "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 100000\r\n\r\n{\"model\": \"");
+  EXPECT_EQ(trickle_until_closed(slow, "x", std::chrono::seconds(30)), 1u);
+  // The server is fine afterwards.
+  auto r = server.client().Get("/api/version");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(SlowClients, TricklingBlobUploadIsStopped) {
+  SOV_REQUIRE_TESTDATA(dir);
+  TestServer server(dir, slow_limits);
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  slow.push_back(std::make_unique<RawConnection>(server.port()));
+  ASSERT_TRUE(slow[0]->connected());
+  slow[0]->send("POST /api/blobs/sha256:" + std::string(64, '0') +
+                " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000\r\n\r\n");
+  EXPECT_EQ(trickle_until_closed(slow, std::string(1000, 'x'), std::chrono::seconds(60)), 1u);
+  EXPECT_NE(slow[0]->response().find("too slow"), std::string::npos) << slow[0]->response();
+  // No blob and no partial upload is left behind.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(server.models_dir())) {
+    const std::string path = e.path().string();
+    EXPECT_EQ(path.find("sha256-0000"), std::string::npos) << path;
+    EXPECT_EQ(path.find("upload"), std::string::npos) << path;
+  }
 }
 
 }  // namespace
