@@ -6,6 +6,8 @@
 // Every valid request must succeed or get a 503; invalid ones must get a 4xx; the server
 // must stay up. The server's RSS (VmRSS) is sampled every few seconds; the run fails when
 // it grows by more than --rss-growth-mb after the warm-up (the first quarter of the run).
+// Afterwards the server is stopped with SIGTERM and must exit cleanly with status 0; built
+// with sanitizers, that exit runs LeakSanitizer, whose report fails the run.
 //
 // Usage: node bench/soak/soak.mjs --sov build/src/cli/sov [--seconds 180] [--clients 32]
 //          [--rss-growth-mb 64] [--testdata /work/shared/testdata]
@@ -63,7 +65,7 @@ const server = spawn(
   { env: { ...storeEnv, SOV_HOME: path.join(home, '.sovereign'), SOV_API_KEY: '' },
     stdio: ['ignore', 'ignore', 'pipe'] });
 let serverLog = '';
-server.stderr.on('data', (d) => { serverLog = (serverLog + d).slice(-4000); });
+server.stderr.on('data', (d) => { serverLog = (serverLog + d).slice(-16000); });
 let serverExited = null;
 server.on('exit', (code, sig) => { serverExited = { code, sig }; });
 
@@ -249,6 +251,12 @@ if (!healthy) die('server unhealthy after the run');
 if (nErrors) die(`${nErrors} unexpected results: ${JSON.stringify(stats.errors)}`);
 if (stats.ok === 0) die('no request succeeded');
 if (peak - warmBase > rssGrowthMb) die(`RSS grew ${(peak - warmBase).toFixed(1)} MB after warm-up (bound ${rssGrowthMb} MB)`);
+// A clean shutdown: exit status 0 (LeakSanitizer, in a sanitizer build, exits non-zero on a leak).
+server.kill('SIGTERM');
+for (let i = 0; serverExited === null && i < 600; ++i) await sleep(100);
+if (serverExited === null) die('the server did not exit within 60 s of SIGTERM');
+await sleep(200);  // the rest of its stderr
+if (serverExited.code !== 0) die(`the server exited with ${JSON.stringify(serverExited)} after SIGTERM`);
 console.log(`soak: ok: ${total} requests in ${seconds} s, ${stats.ok} ok, ${stats.busy503} 503, ` +
             `${stats.disconnects} disconnects, ${stats.invalidRefused} invalid refused; RSS ${warmBase} -> ${peak} MB`);
 cleanup();

@@ -109,8 +109,13 @@ std::string Decision::header() const {
 }
 
 ojson Decision::to_json() const {
-  ojson j = {{"backend", backend},     {"model", model},     {"rule", rule},
-             {"reason", reason},       {"skipped", skipped}, {"prompt_tokens_estimate", facts.prompt_tokens},
+  ojson j = {{"backend", backend},
+             {"model", model},
+             {"rule", rule},
+             {"reason", reason},
+             {"skipped", skipped},
+             {"prompt_tokens_estimate", facts.prompt_tokens},
+             {"prompt_tokens_counted", facts.tokens_counted},
              {"needs", ojson::array()}};
   if (facts.has_images) j["needs"].push_back("images");
   if (facts.has_tools) j["needs"].push_back("tools");
@@ -187,13 +192,14 @@ bool Router::rule_fires(size_t index, const RequestFacts& f, const RouteRequest&
   std::vector<std::string> reasons;
   if (rule.min_prompt_tokens) {
     if (f.prompt_tokens < *rule.min_prompt_tokens) return false;
-    reasons.push_back(fmt::format("about {} prompt tokens >= {}", f.prompt_tokens, *rule.min_prompt_tokens));
+    reasons.push_back(fmt::format("{}{} prompt tokens >= {}", f.tokens_counted ? "" : "about ",
+                                  f.prompt_tokens, *rule.min_prompt_tokens));
   }
   if (rule.exceeds_local_context) {
     const int64_t ctx = config_.local.context > 0 ? config_.local.context : r.local_context;
     if (ctx <= 0 || f.prompt_tokens <= ctx) return false;
-    reasons.push_back(
-        fmt::format("about {} prompt tokens exceed the local context of {}", f.prompt_tokens, ctx));
+    reasons.push_back(fmt::format("{}{} prompt tokens exceed the local context of {}",
+                                  f.tokens_counted ? "" : "about ", f.prompt_tokens, ctx));
   }
   for (const auto& need : rule.needs) {
     const bool wanted = (need == "images" && f.has_images) || (need == "tools" && f.has_tools);
@@ -233,6 +239,10 @@ bool Router::rule_fires(size_t index, const RequestFacts& f, const RouteRequest&
 Decision Router::decide(const RouteRequest& r) const {
   Decision d;
   d.facts = request_facts(r.api, r.body);
+  if (r.count_tokens) {
+    d.facts.prompt_tokens = r.count_tokens(d.facts.prompt);
+    d.facts.tokens_counted = true;
+  }
   RouteRequest req = r;
   if (req.hint.empty() && r.body.is_object() && r.body.contains("sov_route") &&
       r.body["sov_route"].is_string())

@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,9 @@ struct RouteRequest {
   std::string hint;           // X-Sov-Route header ("" when absent; the body's sov_route is read too)
   bool private_data = false;  // grounded in a private knowledge base (X-Sov-Private / sov_private)
   int64_t local_context = 0;  // the local model's context in tokens (0: unknown)
+  // The local model's tokenizer, to count the prompt for min_prompt_tokens and
+  // exceeds_local_context rules; empty: estimated (estimate_tokens).
+  std::function<int64_t(std::string_view)> count_tokens;
 };
 
 struct Target {

@@ -33,8 +33,9 @@ const char* api_name(ApiKind api);
 // Facts about a request that routing rules look at.
 struct RequestFacts {
   std::string model;
-  std::string prompt;         // all user-visible text of the request, for keyword/regex rules
-  int64_t prompt_tokens = 0;  // estimated: one token per 4 bytes of text, rounded up
+  std::string prompt;           // all user-visible text of the request, for keyword/regex rules
+  int64_t prompt_tokens = 0;    // estimated: one token per 4 bytes of text, rounded up
+  bool tokens_counted = false;  // prompt_tokens counted with the local model's tokenizer instead
   bool has_images = false;
   bool has_tools = false;
   bool stream = false;       // as the client asked (Ollama's default is true)

@@ -8,12 +8,16 @@
 // With no router configured (no config file) routed() is the local handler itself.
 #include <fmt/format.h>
 
+#include <map>
+#include <mutex>
+
 #include "gguf/file.h"
 #include "router/router.h"
 #include "server/generation.h"
 #include "server/http_util.h"
 #include "server/routes_kb.h"
 #include "server/server.h"
+#include "tokenizer/tokenizer.h"
 
 namespace sov::server {
 namespace {
@@ -44,6 +48,25 @@ int64_t local_context(ServerState& s, const std::string& model) {
   return s.manager.default_ctx(read_model_info(*file).context_length);
 }
 
+// Tokenizers of local models by file, for counting prompts in routing rules (loading one
+// reads only the GGUF vocabulary). A few models at most: the cache is dropped when full.
+std::shared_ptr<const tokenizer::Tokenizer> local_tokenizer(ServerState& s, const std::string& model) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<const tokenizer::Tokenizer>> cache;
+  if (model.empty()) return nullptr;
+  auto entry = s.resolver.resolve(model);
+  if (!entry) return nullptr;
+  std::lock_guard lock(mu);
+  auto it = cache.find(entry->path);
+  if (it != cache.end()) return it->second;
+  auto file = gguf::File::open(entry->path);
+  if (!file) return nullptr;
+  auto tok = tokenizer::Tokenizer::from_gguf(*file);
+  if (!tok) return nullptr;
+  if (cache.size() >= 4) cache.clear();
+  return cache[entry->path] = std::shared_ptr<const tokenizer::Tokenizer>(std::move(tok).value());
+}
+
 RouteRequest route_request(ServerState& s, const Router& r, const httplib::Request& req, ApiKind api,
                            router::ojson body) {
   RouteRequest rr;
@@ -51,11 +74,20 @@ RouteRequest route_request(ServerState& s, const Router& r, const httplib::Reque
   rr.body = std::move(body);
   rr.hint = req.get_header_value("X-Sov-Route");
   rr.private_data = router::truthy(req.get_header_value("X-Sov-Private"));
-  bool needs_context = false;
-  for (const auto& rule : r.config().rules) needs_context = needs_context || rule.exceeds_local_context;
-  if (needs_context && r.config().local.context == 0) {
-    const std::string model = rr.body.value("model", "");
-    rr.local_context = local_context(s, model == "auto" ? r.config().local.model : model);
+  bool needs_context = false, needs_tokens = false;
+  for (const auto& rule : r.config().rules) {
+    needs_context = needs_context || rule.exceeds_local_context;
+    needs_tokens = needs_tokens || rule.exceeds_local_context || rule.min_prompt_tokens;
+  }
+  const std::string requested = rr.body.value("model", "");
+  const std::string model = requested == "auto" ? r.config().local.model : requested;
+  if (needs_context && r.config().local.context == 0) rr.local_context = local_context(s, model);
+  if (needs_tokens) {
+    if (auto tok = local_tokenizer(s, model)) {
+      rr.count_tokens = [tok](std::string_view text) {
+        return static_cast<int64_t>(tok->encode(text, /*add_special=*/false, /*parse_special=*/false).size());
+      };
+    }
   }
   return rr;
 }

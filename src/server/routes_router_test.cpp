@@ -109,6 +109,9 @@ TEST_F(RouterServerTest, AutoRoutesByRuleAndExplainsIt) {
   EXPECT_EQ(d["backend"], "cloud");
   EXPECT_EQ(d["rule"], "long");
   EXPECT_EQ(d["fallback"]["backend"], "local");
+  // Counted with the local model's tokenizer, not estimated from the byte length.
+  EXPECT_TRUE(d["prompt_tokens_counted"].get<bool>()) << res->body;
+  EXPECT_NE(d["prompt_tokens_estimate"].get<int64_t>(), router::estimate_tokens(long_text)) << res->body;
   EXPECT_EQ(fake_.count(), 1u);
   // Hint header overrides the rules.
   httplib::Headers hint = {{"X-Sov-Route", "local"}};
