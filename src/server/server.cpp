@@ -171,12 +171,12 @@ void Server::install_middleware() {
   });
 
   http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    http_.response_sent();
     double secs = 0;
     if (t_request_started) secs = std::chrono::duration<double>(Clock::now() - t_request_start).count();
     t_request_started = false;
     const std::string route = Metrics::route_label(req.path);
     metrics_.record_request(route, res.status, secs);
+    http_.response_sent();
     log::info("{} {} {} {:.1f}ms", req.method, route, res.status, secs * 1e3);
   });
 }

@@ -192,7 +192,9 @@ TEST(Concurrency, FullQueueAnswers503) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(other.load(), 0);
-  EXPECT_GE(ok.load(), 2);  // the running request and the queued one
+  // The running request, and the queued one unless it arrived before the scheduler had
+  // moved the first from the queue into the slot (likely on a loaded machine).
+  EXPECT_GE(ok.load(), 1);
   EXPECT_GE(busy.load(), 1);
   EXPECT_EQ(ok.load() + busy.load(), 12);
 }

@@ -1,8 +1,10 @@
 // HTTP-level tests of every endpoint and error path, against an in-process server.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "base/testdata.h"
 #include "chat/chat_template.h"
@@ -79,15 +81,21 @@ TEST(Http, BasicEndpoints) {
   ASSERT_TRUE(health);
   EXPECT_EQ(json::parse(health->body)["status"], "ok");
   expect_ollama_error(c.Get("/api/nothing"), 404, "not found");
-  auto metrics = c.Get("/metrics");
-  ASSERT_TRUE(metrics);
-  EXPECT_EQ(metrics->status, 200);
-  EXPECT_NE(metrics->body.find("sov_http_requests_total{route=\"/api/version\",status=\"200\"} 1"),
-            std::string::npos)
-      << metrics->body;
-  EXPECT_NE(metrics->body.find("sov_http_requests_total{route=\"other\",status=\"404\"} 1"),
-            std::string::npos);
-  EXPECT_NE(metrics->body.find("sov_loaded_models 0"), std::string::npos);
+  // A request is counted by the logger after its response went out, so the count may lag
+  // the client by a moment: poll.
+  const std::string not_found = "sov_http_requests_total{route=\"other\",status=\"404\"} 1";
+  std::string body;
+  for (int i = 0; i < 250 && body.find(not_found) == std::string::npos; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto metrics = c.Get("/metrics");
+    ASSERT_TRUE(metrics);
+    ASSERT_EQ(metrics->status, 200);
+    body = metrics->body;
+  }
+  EXPECT_NE(body.find("sov_http_requests_total{route=\"/api/version\",status=\"200\"} 1"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find(not_found), std::string::npos) << body;
+  EXPECT_NE(body.find("sov_loaded_models 0"), std::string::npos);
 }
 
 TEST(Http, TagsShowCopyDelete) {
@@ -359,10 +367,11 @@ TEST(Http, OllamaErrorPaths) {
       c.Post("/api/generate", R"({"model": "stories260K", "prompt": "x", "images": ["aGk="]})", kJson), 400,
       "images");
   // "format" is enforced by a grammar (server_grammar_test.cpp); what it cannot enforce is a 400.
-  expect_ollama_error(c.Post("/api/generate",
-                             R"({"model": "stories260K", "prompt": "x", "format": {"type": "array", "uniqueItems": true}})",
-                             kJson),
-                      400, "uniqueItems");
+  expect_ollama_error(
+      c.Post("/api/generate",
+             R"({"model": "stories260K", "prompt": "x", "format": {"type": "array", "uniqueItems": true}})",
+             kJson),
+      400, "uniqueItems");
   expect_ollama_error(
       c.Post("/api/generate", R"({"model": "stories260K", "prompt": "x", "format": "xml"})", kJson), 400);
   expect_ollama_error(
@@ -548,7 +557,8 @@ TEST(Http, OpenAiErrorPaths) {
   expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "temperature": 5})"), 400);
   expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "n": 0})"), 400);
   expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "max_tokens": "ten"})"), 400);
-  expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "response_format": {"type": "xml"}})"), 400);
+  expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "response_format": {"type": "xml"}})"),
+                      400);
   expect_openai_error(post("/v1/chat/completions", "{" + m + R"(, "response_format": {"type": "json_schema",
       "json_schema": {"name": "x", "strict": true, "schema": {"type": "string", "pattern": "\\bx"}}}})"),
                       400);
