@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "base/confined.h"
 #include "base/utf8.h"
 
 namespace sov::kb {
@@ -367,7 +368,7 @@ std::string html_to_text(std::string_view s) {
   return tidy(out);
 }
 
-Result<std::string> pdf_to_text(std::string_view bytes) {
+Result<std::string> pdf_to_text_in_process(std::string_view bytes, size_t max_text_bytes) {
   static std::once_flag quiet;
   std::call_once(quiet, [] { poppler::set_debug_error_function(quiet_poppler, nullptr); });
   if (bytes.size() > static_cast<size_t>(INT32_MAX)) return Status::unsupported("PDF too large");
@@ -382,12 +383,22 @@ Result<std::string> pdf_to_text(std::string_view bytes) {
     poppler::byte_array text = page->text().to_utf8();
     if (!out.empty()) out += "\n\n";
     out.append(text.data(), text.size());
+    if (out.size() > max_text_bytes) {
+      return Status::resource_exhausted("PDF text larger than " + std::to_string(max_text_bytes >> 20) +
+                                        " MiB");
+    }
   }
   std::string clean = normalise_newlines(utf8::sanitize(out));
   for (char& c : clean) {
     if (c == '\f') c = '\n';
   }
   return clean;
+}
+
+Result<std::string> pdf_to_text(std::string_view bytes, const ConfineLimits& limits) {
+  // Poppler runs only in the child, so no poppler lock can be held at fork time.
+  return run_confined(
+      "PDF extraction", [&] { return pdf_to_text_in_process(bytes, limits.max_result_bytes); }, limits);
 }
 
 Result<std::string> extract_text(const Classification& c, std::string_view bytes) {

@@ -9,12 +9,14 @@
 // over names only to refuse binaries, never to run a different parser).
 //
 // Pure functions, thread-safe. Work is linear in the input size and the output is never
-// larger than the input plus a small constant per line.
+// larger than the input plus a small constant per line, except for PDF, whose streams
+// expand: it is extracted in a child process under memory, time and size limits.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "base/confined.h"
 #include "base/status.h"
 
 namespace sov::kb {
@@ -39,8 +41,15 @@ Classification classify(std::string_view file_name, std::string_view bytes);
 std::string html_to_text(std::string_view html);
 
 // Text of every page of a PDF (poppler), pages separated by a blank line. Encrypted or
-// broken files fail with kCorrupt / kUnsupported.
-Result<std::string> pdf_to_text(std::string_view bytes);
+// broken files fail with kCorrupt / kUnsupported. Poppler runs in a child process under
+// `limits` (base/confined.h): a decompression bomb, a pathological file or a crash in poppler
+// ends in an error (kResourceExhausted naming the limit, or kInternal), never in the caller.
+inline constexpr ConfineLimits kPdfLimits{size_t{512} << 20, size_t{32} << 20, 60'000};
+Result<std::string> pdf_to_text(std::string_view bytes, const ConfineLimits& limits = kPdfLimits);
+
+// The same extraction in this process, without limits except on the text size: for the
+// fuzzer (which needs poppler's coverage in-process) and for the child above.
+Result<std::string> pdf_to_text_in_process(std::string_view bytes, size_t max_text_bytes);
 
 // The text to chunk for a classified file (HTML stripped, PDF extracted, text as is with a
 // UTF-8 BOM removed and CRLF normalised).

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "kb/test_util.h"
 
 namespace sov::kb {
@@ -79,11 +81,45 @@ TEST(Pdf, ExtractsHandWrittenPdf) {
 TEST(Pdf, BrokenPdfIsAnErrorNotACrash) {
   auto text = pdf_to_text("%PDF-1.4\ngarbage without objects");
   // Poppler may recover an empty document or refuse it; either way no crash and no text.
-  if (text) EXPECT_EQ(text->find("garbage"), std::string::npos);
+  if (text) {
+    EXPECT_EQ(text->find("garbage"), std::string::npos);
+  }
   std::string pdf = test::make_pdf("truncated");
   (void)pdf_to_text(pdf.substr(0, pdf.size() / 2));  // must return, whatever poppler recovers
   auto junk = pdf_to_text(std::string("%PDF-") + std::string(64, '\xff'));
   EXPECT_TRUE(!junk || junk->find_first_not_of("\n") == std::string::npos);
+}
+
+TEST(Pdf, BombConstructionReallyExpands) {
+  // 80 * 8^2 characters from a 2 KB file: the reason poppler runs confined.
+  std::string bomb = test::make_pdf_bomb(2, 8);
+  auto text = pdf_to_text_in_process(bomb, size_t{1} << 30);
+  ASSERT_TRUE(text) << text.status().message();
+  EXPECT_EQ(std::count(text->begin(), text->end(), 'A'), 5120) << bomb.size();
+}
+
+TEST(Pdf, DecompressionBombEndsInAnErrorWithinItsLimits) {
+  // 10^10 characters if nobody stops it.
+  std::string bomb = test::make_pdf_bomb(4, 100);
+  ASSERT_LT(bomb.size(), 64u << 10);
+  ConfineLimits limits{size_t{64} << 20, size_t{8} << 20, 60'000};
+  auto text = pdf_to_text(bomb, limits);
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.status().code(), ErrorCode::kResourceExhausted) << text.status().message();
+  EXPECT_NE(text.status().message().find("PDF extraction: needs more than 64 MiB"), std::string::npos)
+      << text.status().message();
+  // The same bomb against the clock.
+  limits.max_memory_bytes = size_t{1} << 30;
+  limits.timeout_ms = 300;
+  text = pdf_to_text(bomb, limits);
+  ASSERT_FALSE(text);
+  EXPECT_NE(text.status().message().find("took longer than 0.3 s"), std::string::npos)
+      << text.status().message();
+  // And the extraction still works for the next, ordinary file.
+  auto fine =
+      extract_text(classify("ok.pdf", test::make_pdf("After the bomb")), test::make_pdf("After the bomb"));
+  ASSERT_TRUE(fine) << fine.status().message();
+  EXPECT_NE(fine->find("After the bomb"), std::string::npos);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace sov::kb::test {
 
@@ -43,33 +44,75 @@ inline std::string read_all(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// A one-page PDF showing `text` (ASCII without parentheses or backslashes), with a correct
+// A PDF of the given objects (numbered from 1, object 1 the catalog) with a correct
 // cross-reference table, written by hand.
-inline std::string make_pdf(const std::string& text) {
-  std::string content = "BT /F1 18 Tf 72 700 Td (" + text + ") Tj ET\n";
-  std::string objs[] = {
-      "<< /Type /Catalog /Pages 2 0 R >>",
-      "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-      "/Resources << /Font << /F1 5 0 R >> >> >>",
-      "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "endstream",
-      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-  };
+inline std::string make_pdf_of(const std::vector<std::string>& objs) {
   std::string pdf = "%PDF-1.4\n";
-  size_t offsets[5];
-  for (int i = 0; i < 5; ++i) {
-    offsets[i] = pdf.size();
+  std::vector<size_t> offsets;
+  for (size_t i = 0; i < objs.size(); ++i) {
+    offsets.push_back(pdf.size());
     pdf += std::to_string(i + 1) + " 0 obj\n" + objs[i] + "\nendobj\n";
   }
   size_t xref = pdf.size();
-  pdf += "xref\n0 6\n0000000000 65535 f \n";
+  pdf += "xref\n0 " + std::to_string(objs.size() + 1) + "\n0000000000 65535 f \n";
   for (size_t off : offsets) {
     char line[32];
     std::snprintf(line, sizeof line, "%010zu 00000 n \n", off);
     pdf += line;
   }
-  pdf += "trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+  pdf += "trailer\n<< /Size " + std::to_string(objs.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
+         std::to_string(xref) + "\n%%EOF\n";
   return pdf;
+}
+
+inline std::string pdf_stream(const std::string& dict, const std::string& content) {
+  return "<< " + dict + " /Length " + std::to_string(content.size()) + " >>\nstream\n" + content +
+         "endstream";
+}
+
+// A one-page PDF showing `text` (ASCII without parentheses or backslashes).
+inline std::string make_pdf(const std::string& text) {
+  return make_pdf_of({
+      "<< /Type /Catalog /Pages 2 0 R >>",
+      "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+      "/Resources << /Font << /F1 5 0 R >> >> >>",
+      pdf_stream("", "BT /F1 18 Tf 72 700 Td (" + text + ") Tj ET\n"),
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  });
+}
+
+// A "billion laughs" PDF of a few kilobytes: form X0 shows a line of text, each form Xk
+// draws X(k-1) `fanout` times one below the other, the page draws X(depth): 80 *
+// fanout^depth characters on fanout^depth lines (those below the page are drawn, then
+// dropped by the reader).
+inline std::string make_pdf_bomb(int depth, int fanout) {
+  std::vector<std::string> objs = {
+      "<< /Type /Catalog /Pages 2 0 R >>",
+      "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+      "/Resources << /Font << /F1 5 0 R >> /XObject << /X 6 0 R >> >> >>",
+      pdf_stream("", "/X Do\n"),
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  };
+  // Object 6 is X(depth), object 6 + depth is X0.
+  long step = 12;  // points between the lines drawn by X1
+  for (int k = 1; k < depth; ++k) step *= fanout;
+  for (int k = depth; k >= 0; --k, step /= fanout) {
+    const int self = static_cast<int>(objs.size()) + 1;
+    std::string dict =
+        "/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >>";
+    std::string content;
+    if (k == 0) {
+      content = "BT /F1 10 Tf 20 780 Td (" + std::string(80, 'A') + ") Tj ET\n";
+    } else {
+      dict += " /XObject << /Y " + std::to_string(self + 1) + " 0 R >>";
+      for (int i = 0; i < fanout; ++i)
+        content += "q 1 0 0 1 0 -" + std::to_string(i * step) + " cm /Y Do Q\n";
+    }
+    objs.push_back(pdf_stream(dict + " >>", content));
+  }
+  return make_pdf_of(objs);
 }
 
 // A folder of mixed files: Markdown, reStructuredText, code, HTML, JSON, CSV, plain text,

@@ -21,7 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto c = sov::kb::classify(name, bytes);
   (void)sov::kb::html_to_text(bytes);
   if (!c.indexable) return 0;
-  auto text = sov::kb::extract_text(c, bytes);
+  // PDFs in-process: production runs poppler in a child, where the fuzzer would see neither
+  // its coverage nor its crashes.
+  auto text = c.format == sov::kb::Format::kPdf
+                  ? sov::kb::pdf_to_text_in_process(bytes, sov::kb::kPdfLimits.max_result_bytes)
+                  : sov::kb::extract_text(c, bytes);
   if (!text.is_ok()) return 0;
   if (c.format != sov::kb::Format::kPdf) {
     size_t lines = 1;
