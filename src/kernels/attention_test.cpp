@@ -1,6 +1,7 @@
 // Attention kernels against a double-precision two-pass softmax, on every ISA: lane counts
-// 1..16, ragged causal ranges, sliding windows, soft-capping, head sizes with and without a
-// SIMD kernel, and a long context (many tiles, including a partial last tile).
+// 1..16 (both AVX-512 kernels: per lane up to 8, 16-lane vectors above), ragged causal ranges, sliding
+// windows, soft-capping, head sizes with and without a SIMD kernel, and a long context (many tiles, including
+// a partial last tile).
 #include "kernels/attention.h"
 
 #include <gtest/gtest.h>
@@ -72,9 +73,24 @@ double max_error(const Case& c, Isa isa, uint32_t seed) {
 
 TEST(Attention, MatchesDoublePrecisionOnEveryIsa) {
   const Case cases[] = {
-      {64, 1, 1, 0, 0},    {64, 4, 37, 0, 0},    {64, 16, 100, 0, 0},  {32, 7, 64, 0, 0},
-      {128, 16, 50, 0, 0}, {64, 16, 300, 0, 8},  {64, 9, 70, 5.0f, 0}, {48, 5, 40, 0, 0},  // 48: scalar only
-      {256, 3, 20, 0, 0},  {64, 16, 2000, 0, 0}, {8, 2, 12, 0, 0},
+      {64, 1, 1, 0, 0},
+      {64, 4, 37, 0, 0},
+      {64, 16, 100, 0, 0},
+      {32, 7, 64, 0, 0},
+      {128, 16, 50, 0, 0},
+      {64, 16, 300, 0, 8},
+      {64, 9, 70, 5.0f, 0},
+      {48, 5, 40, 0, 0},  // 48: scalar only
+      {256, 3, 20, 0, 0},
+      {64, 16, 2000, 0, 0},
+      {8, 2, 12, 0, 0},
+      // Few lanes (the per-lane AVX-512 kernel): long contexts, windows, soft-capping.
+      {64, 3, 2000, 0, 0},
+      {64, 4, 300, 0, 8},
+      {128, 2, 100, 5.0f, 0},
+      {32, 8, 200, 0, 0},
+      {256, 1, 33, 0, 0},
+      {128, 8, 17, 0, 5},
   };
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
     if (isa > best_isa()) continue;

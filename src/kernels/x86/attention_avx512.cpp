@@ -1,9 +1,16 @@
-// AVX-512 attention for one block of up to 16 lanes (see kernels/attention.h). Lanes are
-// vector lanes: the queries are transposed to qt[d][lane] once, then for each tile of 16
-// keys (copied to a contiguous tile so every address is a constant offset) the scores of
-// key j are one vector s_j = sum_d qt[d] * k_j[d] (FMA with a broadcast key element), and
-// the output, kept transposed as ot[d][lane], gets ot[d] += p_j * v_j[d] the same way.
+// AVX-512 attention for one block of up to 16 lanes (see kernels/attention.h).
+//
+// Few lanes (decode: one token's query heads of one KV head, 1..8 lanes): each lane on its
+// own, vectors along the head dimension. The 16 partial dot products of a tile of 16 keys
+// are summed horizontally by one transpose-and-add tree into a vector of 16 scores; the
+// output accumulates p_j * v_j in registers. Work is proportional to the lanes present.
+//
+// Many lanes (prompt processing): lanes are vector lanes: the queries are transposed to qt[d][lane] once,
+// then for each tile of 16 keys (copied to a contiguous tile so every address is a constant offset) the
+// scores of key j are one vector s_j = sum_d qt[d] * k_j[d] (FMA with a broadcast key element), and the
+// output, kept transposed as ot[d][lane], gets ot[d] += p_j * v_j[d] the same way.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -20,10 +27,11 @@ namespace {
 #define SOV_KT SOV_TARGET_AVX512
 
 constexpr int kL = kAttnLanes;
+constexpr int kFewLanes = 8;  // up to this many lanes, each lane alone beats 16-lane vectors
 
 template <int HD>
-SOV_KT void attend(const AttentionBlock& b, const float* k, const float* v, const AttentionParams& p,
-                   float* scratch) {
+SOV_KT void attend_many(const AttentionBlock& b, const float* k, const float* v, const AttentionParams& p,
+                        float* scratch) {
   float* qt = scratch;       // [HD][16]
   float* ot = qt + HD * kL;  // [HD][16]
   float* kt = ot + HD * kL;  // [16][HD]
@@ -103,6 +111,79 @@ SOV_KT void attend(const AttentionBlock& b, const float* k, const float* v, cons
     float* out = b.out[lane];
     for (int d = 0; d < HD; ++d) out[d] = ot[d * kL + lane] * inv[lane];
   }
+}
+
+// r[j] = sum of the 16 elements of a[j], for j = 0..15 (a is destroyed).
+SOV_KT inline __m512 sum16(__m512* a) {
+  for (int i = 0; i < 8; ++i)  // per 128-bit lane: [x0+x2, y0+y2, x1+x3, y1+y3]
+    a[i] =
+        _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+  for (int i = 0; i < 4; ++i)  // per 128-bit lane L: the lane-L sums of 4 consecutive inputs
+    a[i] = _mm512_add_ps(_mm512_shuffle_ps(a[2 * i], a[2 * i + 1], 0x44),
+                         _mm512_shuffle_ps(a[2 * i], a[2 * i + 1], 0xEE));
+  for (int i = 0; i < 2; ++i)
+    a[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0x88),
+                         _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0xDD));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(a[0], a[1], 0x88), _mm512_shuffle_f32x4(a[0], a[1], 0xDD));
+}
+
+template <int HD>
+SOV_KT void attend_lane(const float* q_in, float* out, int32_t first, int32_t last, const float* k,
+                        const float* v, const AttentionParams& p) {
+  constexpr int kC = HD / 16;  // vectors per row
+  __m512 q[kC], o[kC];
+  const __m512 scale = _mm512_set1_ps(p.scale);
+  for (int c = 0; c < kC; ++c) {
+    q[c] = _mm512_mul_ps(_mm512_loadu_ps(q_in + 16 * c), scale);
+    o[c] = _mm512_setzero_ps();
+  }
+  float m = -1e30f, l = 0.0f;
+  alignas(64) float pj[kL];
+  for (int32_t j0 = first; j0 <= last; j0 += kL) {
+    const int n = std::min<int32_t>(kL, last - j0 + 1);
+    __m512 part[kL];
+    for (int j = 0; j < kL; ++j) {
+      if (j < n) {
+        const float* kr = k + static_cast<size_t>(j0 + j) * p.kv_stride;
+        part[j] = _mm512_mul_ps(q[0], _mm512_loadu_ps(kr));
+        for (int c = 1; c < kC; ++c) part[j] = _mm512_fmadd_ps(q[c], _mm512_loadu_ps(kr + 16 * c), part[j]);
+      } else {
+        part[j] = _mm512_setzero_ps();
+      }
+    }
+    __m512 s = sum16(part);
+    if (p.softcap > 0.0f) {
+      const __m512 cap = _mm512_set1_ps(p.softcap);
+      s = _mm512_mul_ps(cap, tanh512(_mm512_div_ps(s, cap)));
+    }
+    const __mmask16 valid = static_cast<__mmask16>((1u << n) - 1);
+    const float m_new = std::max(m, _mm512_mask_reduce_max_ps(valid, s));
+    const float c = std::exp(m - m_new);
+    m = m_new;
+    const __m512 e = _mm512_maskz_mov_ps(valid, exp512(_mm512_sub_ps(s, _mm512_set1_ps(m))));
+    l = l * c + _mm512_reduce_add_ps(e);
+    _mm512_store_ps(pj, e);
+    const __m512 cv = _mm512_set1_ps(c);
+    for (int cc = 0; cc < kC; ++cc) o[cc] = _mm512_mul_ps(o[cc], cv);
+    for (int j = 0; j < n; ++j) {
+      const float* vr = v + static_cast<size_t>(j0 + j) * p.kv_stride;
+      const __m512 w = _mm512_set1_ps(pj[j]);
+      for (int cc = 0; cc < kC; ++cc) o[cc] = _mm512_fmadd_ps(w, _mm512_loadu_ps(vr + 16 * cc), o[cc]);
+    }
+  }
+  const __m512 inv = _mm512_set1_ps(l > 0.0f ? 1.0f / l : 0.0f);
+  for (int c = 0; c < kC; ++c) _mm512_storeu_ps(out + 16 * c, _mm512_mul_ps(o[c], inv));
+}
+
+template <int HD>
+SOV_KT void attend(const AttentionBlock& b, const float* k, const float* v, const AttentionParams& p,
+                   float* scratch) {
+  if (b.n_lanes <= kFewLanes) {
+    for (int lane = 0; lane < b.n_lanes; ++lane)
+      attend_lane<HD>(b.q[lane], b.out[lane], b.first[lane], b.last[lane], k, v, p);
+    return;
+  }
+  attend_many<HD>(b, k, v, p, scratch);
 }
 
 #undef SOV_KT

@@ -136,6 +136,17 @@ SOV_KT inline __m512 load_half16(const uint8_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
+// Software prefetch of the super-block kAhead blocks ahead (the next group follows the last
+// block of a group, so this runs across group boundaries): with several tokens per pass
+// the kernel spends long enough on each block that the hardware prefetchers alone leave
+// DRAM latency exposed.
+template <size_t kBytes>
+SOV_KT inline void prefetch_block(const uint8_t* p) {
+  for (size_t off = 0; off < kBytes; off += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
+}
+constexpr int kAhead = 4;
+
 template <typename Act>
 inline const Act* act_at(const uint8_t* act, size_t stride, int t) {
   return reinterpret_cast<const Act*>(act + static_cast<size_t>(t) * stride);
@@ -205,6 +216,7 @@ SOV_KT void mk_q4_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
   for (auto& v : acc) v = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* blk = w + sb * kGroupBlockQ4_K;
+    prefetch_block<kGroupBlockQ4_K>(blk + kAhead * kGroupBlockQ4_K);
     const __m512i s0 = load512(blk + 64), s1 = load512(blk + 128), s2 = load512(blk + 192);
     const uint8_t* qs = blk + 256;
     __m512i isum[T];
@@ -258,6 +270,7 @@ SOV_KT void mk_q6_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
   for (auto& v : acc) v = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* blk = w + sb * kGroupBlockQ6_K;
+    prefetch_block<kGroupBlockQ6_K>(blk + kAhead * kGroupBlockQ6_K);
     const uint8_t* scales = blk + 32;
     const uint8_t* low = blk + 32 + 256;
     const uint8_t* high = low + 2048;
