@@ -115,6 +115,10 @@ TEST(Toml, ErrorsNameTheLine) {
 TEST(Toml, DeepNestingIsRefused) {
   std::string deep = "a = " + std::string(100, '[') + std::string(100, ']') + "\n";
   EXPECT_NE(err(deep).find("nested too deeply"), std::string::npos);
+  std::string key = "k";
+  for (int i = 0; i < 200; ++i) key += ".k";
+  EXPECT_NE(err(key + " = 1\n").find("too many dotted parts"), std::string::npos);
+  EXPECT_NE(err("[" + key + "]\n").find("too many dotted parts"), std::string::npos);
 }
 
 TEST(Toml, ImplicitTableMayBeDefinedLater) {
