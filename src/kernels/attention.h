@@ -8,9 +8,11 @@
 // Grouped-query attention puts the query heads of one KV head, for a few tokens, in one
 // block, so each key and value row is read once per block.
 //
-// The AVX-512 kernel holds the 16 lanes in the lanes of the vectors: scores for one key are
-// one vector of 16 (query . key) products, built with FMAs that broadcast the key, and the
-// values are accumulated the same way. The scalar path is the reference (and the path on
+// The AVX-512 kernels: for more than 8 lanes (prompt processing) the lanes are the lanes of
+// the vectors: scores for one key are one vector of 16 (query . key) products, built with
+// FMAs that broadcast the key, and the values are accumulated the same way; for up to 8
+// lanes (decode, one token's GQA group) each lane runs alone with vectors along the head
+// dimension, so the work follows the lanes present. The scalar path is the reference (and the path on
 // other CPUs); both compute softmax(scale * q.k, capped) . v up to float rounding.
 //
 // Thread-safety: pure; `scratch` (attention_scratch_floats(head_dim) floats) is per call.

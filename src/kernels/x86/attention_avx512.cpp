@@ -5,10 +5,11 @@
 // are summed horizontally by one transpose-and-add tree into a vector of 16 scores; the
 // output accumulates p_j * v_j in registers. Work is proportional to the lanes present.
 //
-// Many lanes (prompt processing): lanes are vector lanes: the queries are transposed to qt[d][lane] once,
-// then for each tile of 16 keys (copied to a contiguous tile so every address is a constant offset) the
-// scores of key j are one vector s_j = sum_d qt[d] * k_j[d] (FMA with a broadcast key element), and the
-// output, kept transposed as ot[d][lane], gets ot[d] += p_j * v_j[d] the same way.
+// Many lanes (prompt processing): lanes are vector lanes: the queries are transposed to
+// qt[d][lane] once, then for each tile of 16 keys (copied to a contiguous tile so every
+// address is a constant offset) the scores of key j are one vector s_j = sum_d qt[d] * k_j[d]
+// (FMA with a broadcast key element), and the output, kept transposed as ot[d][lane], gets
+// ot[d] += p_j * v_j[d] the same way.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

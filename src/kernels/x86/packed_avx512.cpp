@@ -137,9 +137,9 @@ SOV_KT inline __m512 load_half16(const uint8_t* p) {
 }
 
 // Software prefetch of the super-block kAhead blocks ahead (the next group follows the last
-// block of a group, so this runs across group boundaries): with several tokens per pass
-// the kernel spends long enough on each block that the hardware prefetchers alone leave
-// DRAM latency exposed.
+// block of a group, so this runs across group boundaries; past the end of the weights a
+// prefetch is harmless): with several tokens per pass the kernel spends long enough on each
+// block that the hardware prefetchers alone leave DRAM latency exposed.
 template <size_t kBytes>
 SOV_KT inline void prefetch_block(const uint8_t* p) {
   for (size_t off = 0; off < kBytes; off += 64)
