@@ -168,9 +168,10 @@ void Context::truncate(int seq, int32_t n) {
   if (seq >= 0 && seq < n_seq()) n_past_[seq] = std::clamp(n, 0, n_past_[seq]);
 }
 
-float* Context::cache_row(const LazyFloats& cache, int layer, int seq, int32_t pos) {
-  const size_t nkv = hp_.n_embd_kv();
-  return cache.get() + ((static_cast<size_t>(layer) * n_seq() + seq) * n_ctx_ + pos) * nkv;
+float* Context::cache_at(const LazyFloats& cache, int layer, int seq, int kv_head, int32_t pos) {
+  const size_t hd = hp_.head_dim;
+  const size_t head = (static_cast<size_t>(layer) * n_seq() + seq) * hp_.n_head_kv + kv_head;
+  return cache.get() + (head * n_ctx_ + pos) * hd;
 }
 
 void Context::linear(const Matrix& w, const float* x, int n, float* y) {
@@ -235,8 +236,10 @@ void Context::forward(int n) {
         if (!lw.k_norm.empty()) kernels::rms_norm(k + h * hd, lw.k_norm.data(), hd, eps, k + h * hd);
         rope_.apply(k + h * hd, tab);
       }
-      std::memcpy(cache_row(k_cache_, l, row_seq_[t], row_pos_[t]), k, sizeof(float) * nkv);
-      std::memcpy(cache_row(v_cache_, l, row_seq_[t], row_pos_[t]), v, sizeof(float) * nkv);
+      for (int h = 0; h < hp_.n_head_kv; ++h) {
+        std::memcpy(cache_at(k_cache_, l, row_seq_[t], h, row_pos_[t]), k + h * hd, sizeof(float) * hd);
+        std::memcpy(cache_at(v_cache_, l, row_seq_[t], h, row_pos_[t]), v + h * hd, sizeof(float) * hd);
+      }
     });
 
     // The last layer only needs the rows whose logits are wanted (their keys and values are
@@ -323,10 +326,11 @@ int Context::keep_output_rows(int n) {
 namespace sov::engine {
 
 // Attention in blocks of up to 16 (query head, token) lanes that share a sequence and a KV
-// head (kernels/attention.h): the heads of one GQA group for 16 / group tokens, so every
-// key and value row is read once per block. Blocks are spread over the pool's threads.
+// head (kernels/attention.h): the heads of one GQA group for 16 / group tokens, which read
+// that KV head's keys and values (contiguous in the cache, see cache_at) from memory once per
+// block. Blocks are spread over the pool's threads.
 void Context::attention(int layer, int n) {
-  const int hd = hp_.head_dim, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv();
+  const int hd = hp_.head_dim, nq = hp_.n_embd_q();
   const int group = hp_.n_head / hp_.n_head_kv;
   const int heads_per_block = std::min(group, kernels::kAttnLanes);
   const int rows_per_block = std::max(1, kernels::kAttnLanes / heads_per_block);
@@ -355,7 +359,7 @@ void Context::attention(int layer, int n) {
   params.head_dim = hd;
   params.scale = hp_.attn_scale > 0.0f ? hp_.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
   params.softcap = hp_.attn_softcap;
-  params.kv_stride = static_cast<size_t>(nkv);
+  params.kv_stride = static_cast<size_t>(hd);
   const size_t scratch_floats = kernels::attention_scratch_floats(hd);
   pool_.parallel_for(attn_jobs_.size(), [&](size_t begin, size_t end, int thread) {
     float* scratch = &attn_scratch_[static_cast<size_t>(thread) * scratch_floats];
@@ -377,8 +381,8 @@ void Context::attention(int layer, int n) {
           block.last[lane] = pos;
         }
       }
-      const float* k = cache_row(k_cache_, layer, seq, 0) + static_cast<size_t>(job.kv_head) * hd;
-      const float* v = cache_row(v_cache_, layer, seq, 0) + static_cast<size_t>(job.kv_head) * hd;
+      const float* k = cache_at(k_cache_, layer, seq, job.kv_head, 0);
+      const float* v = cache_at(v_cache_, layer, seq, job.kv_head, 0);
       kernels::attention(block, k, v, params, scratch);
     }
   });

@@ -97,7 +97,10 @@ class Context {
     std::unique_ptr<float, void (*)(void*)> data{nullptr, std::free};
     float* get() const { return data.get(); }
   };
-  float* cache_row(const LazyFloats& cache, int layer, int seq, int32_t pos);
+  // The key or value of one KV head at one position (head_dim floats). Layout
+  // [layer][seq][kv head][pos][head_dim]: the positions one attention block reads are
+  // contiguous, so the hardware prefetchers stream them.
+  float* cache_at(const LazyFloats& cache, int layer, int seq, int kv_head, int32_t pos);
   void linear(const Matrix& w, const float* x, int n, float* y);
   // Floats per output row: n_vocab (logits) or n_embd (embeddings mode).
   size_t out_width() const { return static_cast<size_t>(embeddings_ ? hp_.n_embd : hp_.n_vocab); }

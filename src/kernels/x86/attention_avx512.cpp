@@ -166,11 +166,24 @@ SOV_KT void attend_lane(const float* q_in, float* out, int32_t first, int32_t la
     _mm512_store_ps(pj, e);
     const __m512 cv = _mm512_set1_ps(c);
     for (int cc = 0; cc < kC; ++cc) o[cc] = _mm512_mul_ps(o[cc], cv);
-    for (int j = 0; j < n; ++j) {
+    // Even and odd keys into separate sums: two FMA chains per vector instead of one.
+    __m512 o2[kC];
+    for (int cc = 0; cc < kC; ++cc) o2[cc] = _mm512_setzero_ps();
+    int j = 0;
+    for (; j + 1 < n; j += 2) {
+      const float* vr = v + static_cast<size_t>(j0 + j) * p.kv_stride;
+      const __m512 w0 = _mm512_set1_ps(pj[j]), w1 = _mm512_set1_ps(pj[j + 1]);
+      for (int cc = 0; cc < kC; ++cc) {
+        o[cc] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(vr + 16 * cc), o[cc]);
+        o2[cc] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(vr + p.kv_stride + 16 * cc), o2[cc]);
+      }
+    }
+    if (j < n) {
       const float* vr = v + static_cast<size_t>(j0 + j) * p.kv_stride;
       const __m512 w = _mm512_set1_ps(pj[j]);
       for (int cc = 0; cc < kC; ++cc) o[cc] = _mm512_fmadd_ps(w, _mm512_loadu_ps(vr + 16 * cc), o[cc]);
     }
+    for (int cc = 0; cc < kC; ++cc) o[cc] = _mm512_add_ps(o[cc], o2[cc]);
   }
   const __m512 inv = _mm512_set1_ps(l > 0.0f ? 1.0f / l : 0.0f);
   for (int c = 0; c < kC; ++c) _mm512_storeu_ps(out + 16 * c, _mm512_mul_ps(o[c], inv));
