@@ -232,12 +232,19 @@ SOV_KT void mk_q4_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
       }
       for (int t = 0; t < T; ++t) {
         const int8_t* aq = act_at<ActK4>(act, stride, t)[sb].qs + 32 * j;
-        __m512i p0 = _mm512_setzero_si512(), p1 = _mm512_setzero_si512();
-        for (int p = 0; p < 8; p += 2) {
-          p0 = _mm512_dpbusd_epi32(p0, q[p], bcast4(aq + 4 * p));
-          p1 = _mm512_dpbusd_epi32(p1, q[p + 1], bcast4(aq + 4 * p + 4));
+        __m512i dot;
+        if constexpr (T <= 2) {  // two chains hide vpdpbusd latency when few tokens share a block
+          __m512i p0 = _mm512_setzero_si512(), p1 = _mm512_setzero_si512();
+          for (int p = 0; p < 8; p += 2) {
+            p0 = _mm512_dpbusd_epi32(p0, q[p], bcast4(aq + 4 * p));
+            p1 = _mm512_dpbusd_epi32(p1, q[p + 1], bcast4(aq + 4 * p + 4));
+          }
+          dot = _mm512_add_epi32(p0, p1);
+        } else {  // the tokens' chains are independent: one each needs fewer zeroed registers
+          dot = _mm512_setzero_si512();
+          for (int p = 0; p < 8; ++p) dot = _mm512_dpbusd_epi32(dot, q[p], bcast4(aq + 4 * p));
         }
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_add_epi32(p0, p1), sc));
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot, sc));
       }
     });
     // Mins: pairs (m[2k], m[2k+1]) as int16 against the pairs of 32-value sums.
@@ -299,12 +306,17 @@ SOV_KT void mk_q6_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
         for (int t = 0; t < T; ++t) {
           const ActK6* a = act_at<ActK6>(act, stride, t) + sb;
           const int8_t* aq = a->qs + 16 * s;
-          __m512i p0 = _mm512_set1_epi32(a->init[s]);
-          __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[1], bcast4(aq + 4));
-          p0 = _mm512_dpbusd_epi32(p0, q[0], bcast4(aq));
-          p0 = _mm512_dpbusd_epi32(p0, q[2], bcast4(aq + 8));
-          p1 = _mm512_dpbusd_epi32(p1, q[3], bcast4(aq + 12));
-          isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_add_epi32(p0, p1), sc));
+          __m512i dot = _mm512_set1_epi32(a->init[s]);
+          if constexpr (T <= 2) {
+            __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[1], bcast4(aq + 4));
+            dot = _mm512_dpbusd_epi32(dot, q[0], bcast4(aq));
+            dot = _mm512_dpbusd_epi32(dot, q[2], bcast4(aq + 8));
+            p1 = _mm512_dpbusd_epi32(p1, q[3], bcast4(aq + 12));
+            dot = _mm512_add_epi32(dot, p1);
+          } else {
+            for (int i = 0; i < 4; ++i) dot = _mm512_dpbusd_epi32(dot, q[i], bcast4(aq + 4 * i));
+          }
+          isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot, sc));
         }
       }
     });
