@@ -41,7 +41,11 @@ int64_t content_length(const httplib::Request& req) {
 
 }  // namespace
 
-HttpServer::HttpServer(SlowClientLimits limits) : limits_(limits), watchdog_([this] { watch(); }) {}
+HttpServer::HttpServer(SlowClientLimits limits) : limits_(limits), watchdog_([this] { watch(); }) {
+  // Streamed tokens are small writes: without TCP_NODELAY, Nagle's algorithm holds each one
+  // until the previous is acknowledged, which a client's delayed ACK stretches to ~40 ms.
+  set_tcp_nodelay(true);
+}
 
 HttpServer::~HttpServer() {
   {
