@@ -11,8 +11,9 @@
 //   node bench/server/load.mjs --url http://127.0.0.1:11434 --model NAME
 //        [--clients 1,2,4,8] [--requests 2] [--tokens 128] [--rounds 3] [--prefix-tokens 1000]
 //        [--sov path/to/sov --gguf MODEL.gguf --threads 2 --bench-reps 3]
-// Uses only node's built-in fetch. Prints Markdown (for docs/benchmarks.md).
+// Uses only node's built-in modules. Prints Markdown (for docs/benchmarks.md).
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
@@ -33,46 +34,63 @@ const words = ['river', 'mountain', 'lantern', 'garden', 'harbor', 'meadow', 'ca
 const prompt = (i) => `Story ${i}: once upon a time near the ${words[i % words.length]} there lived`;
 
 // One streamed generation: { ttft_ms, gen_ms (first to last token), eval_count, prompt_eval_count, ms }.
-async function generate(p, extra = {}) {
-  const t0 = performance.now();
-  const res = await fetch(`${url}/api/generate`, {
-    method: 'POST',
-    body: JSON.stringify({
+// node:http and parsing only the first and the final line keep the client's CPU use per token
+// small: on a machine with few cores the client competes with the server for them.
+const agent = new http.Agent({ keepAlive: true });
+function generate(p, extra = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const body = JSON.stringify({
       model, prompt: p, raw: true,
       options: { num_predict: tokens, temperature: 0, ...extra },
-    }),
+    });
+    const req = http.request(`${url}/api/generate`, {
+      method: 'POST', agent, headers: { 'content-type': 'application/json' },
+    }, (res) => {
+      res.setEncoding('utf8');
+      let buf = '';
+      if (res.statusCode !== 200) {
+        res.on('data', (d) => { buf += d; });
+        res.on('end', () => reject(new Error(`HTTP ${res.statusCode}: ${buf}`)));
+        return;
+      }
+      let ttft = null;
+      let last = null;
+      let final = null;
+      res.on('data', (chunk) => {
+        const now = performance.now();
+        buf += chunk;
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const text = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (ttft !== null && !text.includes('"done":true') && !text.includes('"error"')) {
+            last = now;  // a streamed token
+            continue;
+          }
+          const line = JSON.parse(text);
+          if (line.error) return reject(new Error(line.error));
+          if (ttft === null && (line.response || line.done)) ttft = now - t0;
+          if (line.response) last = now;
+          if (line.done) final = line;
+        }
+      });
+      res.on('end', () => {
+        const end = performance.now();
+        if (!final) return reject(new Error('the stream ended without a final line'));
+        resolve({
+          ttft_ms: ttft,
+          gen_ms: (last ?? end) - (t0 + ttft),
+          eval_count: final.eval_count,
+          eval_ns: final.eval_duration,
+          prompt_eval_count: final.prompt_eval_count,
+          ms: end - t0,
+        });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buf = '';
-  let ttft = null;
-  let last = null;
-  let final = null;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += decoder.decode(value, { stream: true });
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-      if (line.error) throw new Error(line.error);
-      const now = performance.now();
-      if (ttft === null && (line.response || line.done)) ttft = now - t0;
-      if (line.response) last = now;
-      if (line.done) final = line;
-    }
-  }
-  const end = performance.now();
-  return {
-    ttft_ms: ttft,
-    gen_ms: (last ?? end) - (t0 + ttft),
-    eval_count: final.eval_count,
-    eval_ns: final.eval_duration,
-    prompt_eval_count: final.prompt_eval_count,
-    ms: end - t0,
-  };
 }
 
 // One non-streamed generation: the client sleeps while the model runs, so on a machine with
