@@ -180,9 +180,16 @@ void Context::linear(const Matrix& w, const float* x, int n, float* y) {
 
 template <typename Fn>
 void Context::for_rows(int n, Fn&& fn) {
-  pool_.parallel_for(static_cast<size_t>(n), [&fn](size_t begin, size_t end, int) {
-    for (size_t t = begin; t < end; ++t) fn(static_cast<int>(t));
-  });
+  // The per-row work here is a few passes over n_embd floats: rows are split over threads only
+  // in chunks of at least ~16k floats, so a decode step's few rows run on the calling thread
+  // instead of paying a pool hand-off (about a microsecond) for well under a microsecond of work.
+  const size_t grain = std::max<size_t>(1, 16384 / static_cast<size_t>(hp_.n_embd));
+  pool_.parallel_for(
+      static_cast<size_t>(n),
+      [&fn](size_t begin, size_t end, int) {
+        for (size_t t = begin; t < end; ++t) fn(static_cast<int>(t));
+      },
+      grain);
 }
 
 void Context::forward(int n) {

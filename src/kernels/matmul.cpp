@@ -67,11 +67,16 @@ struct ActJob {
 
 // Converts n_tokens rows of activations, split over the pool's threads when there are several.
 template <typename Convert>
-void convert_rows(Convert&& convert, int64_t n_tokens, ThreadPool* pool) {
+void convert_rows(Convert&& convert, int64_t n_tokens, int64_t n_in, ThreadPool* pool) {
   if (pool != nullptr && n_tokens > 1) {
-    pool->parallel_for(static_cast<size_t>(n_tokens), [&](size_t t0, size_t t1, int) {
-      for (size_t t = t0; t < t1; ++t) convert(static_cast<int64_t>(t));
-    });
+    // Chunks of at least ~16k values: a few rows are converted faster than handed to a thread.
+    const size_t grain = static_cast<size_t>(std::max<int64_t>(1, 16384 / n_in));
+    pool->parallel_for(
+        static_cast<size_t>(n_tokens),
+        [&](size_t t0, size_t t1, int) {
+          for (size_t t = t0; t < t1; ++t) convert(static_cast<int64_t>(t));
+        },
+        grain);
   } else {
     for (int64_t t = 0; t < n_tokens; ++t) convert(t);
   }
@@ -90,7 +95,8 @@ const uint16_t* bf16_activations(const float* x, int64_t n_in, int64_t n_tokens,
   const size_t need = static_cast<size_t>(n_in * n_tokens) * sizeof(uint16_t);
   if (s->act.size() < need) s->act.resize(need);
   auto* a = reinterpret_cast<uint16_t*>(s->act.data());
-  convert_rows([&](int64_t t) { quant::fp32_to_bf16_row(x + t * n_in, a + t * n_in, n_in); }, n_tokens, pool);
+  convert_rows([&](int64_t t) { quant::fp32_to_bf16_row(x + t * n_in, a + t * n_in, n_in); }, n_tokens, n_in,
+               pool);
   return a;
 }
 
@@ -101,7 +107,8 @@ void packed_matmul(const x86::PackedKernel& pk, const WeightView& w, const float
   const size_t need = stride * static_cast<size_t>(n_tokens);
   if (s->packed_act.size() < need) s->packed_act.resize(need);
   uint8_t* act = s->packed_act.data();
-  convert_rows([&](int64_t t) { pk.from_float(x + t * w.n_in, act + t * stride, w.n_in); }, n_tokens, pool);
+  convert_rows([&](int64_t t) { pk.from_float(x + t * w.n_in, act + t * stride, w.n_in); }, n_tokens, w.n_in,
+               pool);
   const int64_t n_groups = w.n_out / kPackRows;
   auto run = [&](size_t g0, size_t g1, int) {
     pk.gemm(w.packed, w.n_in, static_cast<int64_t>(g0), static_cast<int64_t>(g1), act, stride, n_tokens, y,
@@ -188,7 +195,7 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, Scr
     if (s->act.size() < need) s->act.resize(need);
     ActJob aj{k->from_float, x, w.n_in, s->act.data(), act_stride};
     convert_rows([&aj](int64_t t) { aj.from_float(aj.x + t * aj.n_in, aj.act + t * aj.act_stride, aj.n_in); },
-                 n_tokens, pool);
+                 n_tokens, w.n_in, pool);
     act = s->act.data();
   }
 
@@ -263,7 +270,7 @@ void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t 
       if (s->packed_act.size() < need) s->packed_act.resize(need);
       uint8_t* a = s->packed_act.data();
       convert_rows([&](int64_t t) { pk->from_float(x + t * w0.n_in, a + t * stride, w0.n_in); }, n_tokens,
-                   pool);
+                   w0.n_in, pool);
       act = a;
     } else if (bf16) {
       act = reinterpret_cast<const uint8_t*>(bf16_activations(x, w0.n_in, n_tokens, s, pool));
@@ -277,7 +284,7 @@ void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t 
         if (s->act.size() < need) s->act.resize(need);
         uint8_t* a = s->act.data();
         convert_rows([&](int64_t t) { k->from_float(x + t * w0.n_in, a + t * stride, w0.n_in); }, n_tokens,
-                     pool);
+                     w0.n_in, pool);
         act = a;
       }
     }
