@@ -117,7 +117,11 @@ void packed_matmul(const x86::PackedKernel& pk, const WeightView& w, const float
   if (pool == nullptr || pool->size() == 1) {
     run(0, static_cast<size_t>(n_groups), 0);
   } else {
-    pool->parallel_for(static_cast<size_t>(n_groups), run);
+    // Chunks of at least ~2 x 16 KiB of weights: smaller ones cost more in hand-offs than
+    // they save in balance.
+    const size_t group_bytes = static_cast<size_t>(w.row_bytes) * kPackRows;
+    const size_t grain = std::max<size_t>(1, 32768 / group_bytes);
+    pool->parallel_for(static_cast<size_t>(n_groups), run, grain);
   }
 }
 #endif
