@@ -1,15 +1,19 @@
-// `sov bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--json]`: measures
+// `sov bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [-s SEQUENCES]
+// [--kv-cache-type f16|f32] [--json]`: measures
 // prompt processing and generation speed the way llama-bench does, so the numbers of the
 // two can be put side by side:
 //   - pp<P>: P random tokens (BOS first when the vocab adds one) decoded from an empty cache
 //     in micro-batches of BATCH tokens; one warm-up run first.
 //   - tg<N>: N single-token decodes from an empty cache, each with a random token; one
-//     warm-up token first.
+//     warm-up token first. With SEQUENCES > 1 (test tg<N>x<S>), S sequences generate together
+//     as the server's continuous batching runs them: N steps of one forward pass over one
+//     token of each, logits for all; tokens/s counts every sequence's tokens.
 // Each test runs REPS times; the table shows tokens/s as mean ± standard deviation of the
 // per-run rates, then the load time, the peak resident set size of the process and its
 // budget's parts (file, KV cache, repacked weights). With --json it prints a JSON array with
 // one object per test using llama-bench's field names (plus load_ms, peak_rss_bytes,
-// kv_cache_bytes, repacked_bytes) instead.
+// kv_cache_bytes, repacked_bytes) instead. The KV cache is F16 by default, as llama-bench's
+// and the server's.
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -42,6 +46,8 @@ struct BenchOptions {
   int threads = 0;
   int reps = 5;
   int32_t n_batch = 256;  // tokens per forward pass (llama-bench's n_ubatch)
+  int32_t n_seq = 1;      // sequences generating together in the tg test
+  std::string kv_cache_type = "f16";
   bool json = false;
 };
 
@@ -81,7 +87,12 @@ struct Bench {
   int32_t n_vocab;
   int32_t bos;  // -1: the vocab adds none
   int32_t n_batch;
+  int32_t n_seq;
   std::mt19937 rng{1234};
+
+  void reset() {
+    for (int32_t seq = 0; seq < n_seq; ++seq) ctx.truncate(seq, 0);
+  }
 
   int32_t random_token() { return static_cast<int32_t>(rng() % static_cast<uint32_t>(n_vocab)); }
 
@@ -98,9 +109,18 @@ struct Bench {
 
   Status generate(int32_t n) {
     int32_t token = bos >= 0 ? bos : random_token();
+    if (n_seq == 1) {
+      for (int32_t i = 0; i < n; ++i) {
+        SOV_RETURN_IF_ERROR(ctx.decode(std::span<const int32_t>(&token, 1)));
+        token = random_token();
+      }
+      return Status::ok();
+    }
+    std::vector<engine::BatchToken> batch(static_cast<size_t>(n_seq));
+    for (int32_t seq = 0; seq < n_seq; ++seq) batch[seq] = {seq, token, true};
     for (int32_t i = 0; i < n; ++i) {
-      SOV_RETURN_IF_ERROR(ctx.decode(std::span<const int32_t>(&token, 1)));
-      token = random_token();
+      SOV_RETURN_IF_ERROR(ctx.decode_batch(batch));
+      for (auto& b : batch) b.token = random_token();
     }
     return Status::ok();
   }
@@ -118,6 +138,7 @@ int run_bench(const BenchOptions& o) {
   }
   if (o.reps < 1) return fail("-r must be at least 1");
   if (o.n_batch < 1) return fail("-b must be at least 1");
+  if (o.n_seq < 1 || o.n_seq > 256) return fail("-s must be 1..256");
 
   const auto load_start = Clock::now();
   auto model_path = model_file(o.model);  // a .gguf path or a store name
@@ -155,26 +176,33 @@ int run_bench(const BenchOptions& o) {
 
   const int threads = o.threads > 0 ? o.threads : physical_cores();
   const int32_t n_ctx = std::max<int32_t>(16, std::max(o.n_prompt, o.n_gen));
-  auto ctx = engine::Context::create(*model, {.n_ctx = n_ctx, .n_batch = o.n_batch, .n_threads = threads});
+  const auto kv_type = engine::parse_kv_type(o.kv_cache_type);
+  if (!kv_type) return fail(fmt::format("--kv-cache-type: '{}' is not f16 or f32", o.kv_cache_type));
+  auto ctx = engine::Context::create(*model, {.n_ctx = n_ctx,
+                                              .n_batch = std::max(o.n_batch, o.n_seq),
+                                              .n_threads = threads,
+                                              .n_seq = o.n_seq,
+                                              .kv_type = *kv_type});
   if (!ctx) return fail(ctx.status().message());
-  Bench bench{**ctx, hp.n_vocab, bos, o.n_batch};
+  Bench bench{**ctx, hp.n_vocab, bos, o.n_batch, o.n_seq};
 
   std::vector<TestResult> results;
   if (o.n_prompt > 0) results.emplace_back().n_prompt = o.n_prompt;
   if (o.n_gen > 0) results.emplace_back().n_gen = o.n_gen;
   for (TestResult& r : results) {
     // Warm-up: one run of the prompt test, or one generated token.
-    (*ctx)->reset();
+    bench.reset();
     Status s = r.n_prompt > 0 ? bench.prompt(r.n_prompt) : bench.generate(1);
     if (!s) return fail(s.message());
     for (int rep = 0; rep < o.reps; ++rep) {
-      (*ctx)->reset();
+      bench.reset();
       const auto start = Clock::now();
       s = r.n_prompt > 0 ? bench.prompt(r.n_prompt) : bench.generate(r.n_gen);
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
       if (!s) return fail(s.message());
       r.ns.push_back(static_cast<uint64_t>(ns));
-      r.ts.push_back((r.n_prompt + r.n_gen) * 1e9 / static_cast<double>(ns));
+      const int64_t tokens = r.n_prompt + static_cast<int64_t>(r.n_gen) * o.n_seq;
+      r.ts.push_back(static_cast<double>(tokens) * 1e9 / static_cast<double>(ns));
     }
     mean_stddev(r.ts, &r.avg_ts, &r.stddev_ts);
     mean_stddev(r.ns, &r.avg_ns, &r.stddev_ns);
@@ -195,9 +223,12 @@ int run_bench(const BenchOptions& o) {
                      {"n_batch", o.n_batch},
                      {"n_ubatch", o.n_batch},
                      {"n_threads", threads},
+                     {"type_k", engine::kv_type_name(*kv_type)},
+                     {"type_v", engine::kv_type_name(*kv_type)},
                      {"cpu_info", isa},
                      {"n_prompt", r.n_prompt},
                      {"n_gen", r.n_gen},
+                     {"n_sequences", r.n_gen > 0 ? o.n_seq : 1},
                      {"avg_ns", static_cast<uint64_t>(r.avg_ns)},
                      {"stddev_ns", static_cast<uint64_t>(r.stddev_ns)},
                      {"avg_ts", r.avg_ts},
@@ -219,7 +250,8 @@ int run_bench(const BenchOptions& o) {
               std::string(10, '-').c_str(), std::string(8, '-').c_str(), std::string(10, '-').c_str(),
               std::string(7, '-').c_str(), std::string(10, '-').c_str(), std::string(20, '-').c_str());
   for (const TestResult& r : results) {
-    const std::string test = r.n_prompt > 0 ? fmt::format("pp{}", r.n_prompt) : fmt::format("tg{}", r.n_gen);
+    std::string test = r.n_prompt > 0 ? fmt::format("pp{}", r.n_prompt) : fmt::format("tg{}", r.n_gen);
+    if (r.n_gen > 0 && o.n_seq > 1) test += fmt::format("x{}", o.n_seq);
     std::printf("| %-30s | %6.2f MiB | %8s | %-10s | %7d | %10s | %20s |\n", model_type.c_str(),
                 model_bytes / (1024.0 * 1024.0), size_label(n_params).c_str(), ("CPU " + isa).c_str(),
                 threads, test.c_str(), fmt::format("{:.2f} ± {:.2f}", r.avg_ts, r.stddev_ts).c_str());
@@ -242,6 +274,11 @@ SOV_REGISTER_COMMAND(
               sub.add_option("-t,--threads", o->threads, "threads (default: physical cores)");
               sub.add_option("-r,--repetitions", o->reps, "repetitions of each test")->capture_default_str();
               sub.add_option("-b,--batch-size", o->n_batch, "prompt micro-batch size")->capture_default_str();
+              sub.add_option("-s,--sequences", o->n_seq,
+                             "sequences generating together in the tg test (as the server batches them)")
+                  ->capture_default_str();
+              sub.add_option("--kv-cache-type", o->kv_cache_type, "KV cache element type, f16 or f32")
+                  ->capture_default_str();
               sub.add_flag("--json", o->json, "print a JSON array (llama-bench field names)");
               return [o] { return run_bench(*o); };
             }});

@@ -1,13 +1,15 @@
 // `sov serve [--host HOST[:PORT]] [--models DIR] [--model FILE|NAME]... [--parallel N]
-//  [--max-queue N] [--ctx N] [--keep-alive DUR] [--max-loaded N] [--max-memory GIB]
+//  [--max-queue N] [--ctx N] [--kv-cache-type f16|f32] [--keep-alive DUR] [--max-loaded N] [--max-memory GIB]
 //  [--threads N] [--config FILE]`: the Ollama- and OpenAI-compatible HTTP server (docs/api.md).
 // Configuration comes from SOV_* environment variables first, then these flags.
 // Models: the store (SOV_MODELS or --models, plus a read-only Ollama store; docs/store.md),
 // loose .gguf files directly in that folder, and --model files.
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
+#include <string>
 #include <thread>
 
 #include "base/log.h"
@@ -28,6 +30,7 @@ struct ServeOptions {
   int32_t parallel = -1;
   int64_t max_queue = -1;
   int32_t ctx = -1;
+  std::string kv_cache_type;
   std::string keep_alive;
   int32_t max_loaded = -1;
   double max_memory_gib = 0;
@@ -53,6 +56,11 @@ int run_serve(const ServeOptions& o) {
   if (o.parallel >= 0) config.num_parallel = o.parallel;
   if (o.max_queue > 0) config.max_queue = static_cast<size_t>(o.max_queue);
   if (o.ctx >= 0) config.context_length = o.ctx;
+  if (!o.kv_cache_type.empty()) {
+    auto t = engine::parse_kv_type(o.kv_cache_type);
+    if (!t) return fail(fmt::format("--kv-cache-type: '{}' is not f16 or f32", o.kv_cache_type));
+    config.kv_cache_type = *t;
+  }
   if (!o.keep_alive.empty()) {
     auto k = server::parse_keep_alive_text(o.keep_alive);
     if (!k) return fail(k.status().message());
@@ -112,6 +120,8 @@ SOV_REGISTER_COMMAND(
                                     "waiting requests per model before 503 (SOV_MAX_QUEUE)");
                      sub.add_option("--ctx", o->ctx,
                                     "default context length (SOV_CONTEXT_LENGTH; 0: min(4096, trained))");
+                     sub.add_option("--kv-cache-type", o->kv_cache_type,
+                                    "KV cache element type, f16 or f32 (SOV_KV_CACHE_TYPE; default f16)");
                      sub.add_option("--keep-alive", o->keep_alive,
                                     "default keep_alive, e.g. 5m, 1h, -1 (SOV_KEEP_ALIVE)");
                      sub.add_option("--max-loaded", o->max_loaded,

@@ -21,13 +21,14 @@ Context::Context(std::shared_ptr<const Model> model, ContextParams params, int32
       n_ctx_(n_ctx),
       n_batch_(std::max(1, params.n_batch)),
       embeddings_(params.embeddings),
+      kv_type_(params.kv_type),
       n_past_(static_cast<size_t>(std::max(1, params.n_seq)), 0),
       pool_(params.n_threads),
       rope_(hp_, model_->weights().rope_freqs.empty() ? nullptr : model_->weights().rope_freqs.data()) {
   const size_t b = static_cast<size_t>(n_batch_), d = hp_.n_embd, nq = hp_.n_embd_q(), nkv = hp_.n_embd_kv();
   const size_t cache = static_cast<size_t>(hp_.n_layer) * n_past_.size() * n_ctx_ * nkv;
-  k_cache_.data.reset(static_cast<float*>(std::calloc(cache, sizeof(float))));
-  v_cache_.data.reset(static_cast<float*>(std::calloc(cache, sizeof(float))));
+  k_cache_.data.reset(static_cast<std::byte*>(std::calloc(cache, kv_type_bytes(kv_type_))));
+  v_cache_.data.reset(static_cast<std::byte*>(std::calloc(cache, kv_type_bytes(kv_type_))));
   x_.resize(b * d);
   h_.resize(b * d);
   o_.resize(b * d);
@@ -168,10 +169,18 @@ void Context::truncate(int seq, int32_t n) {
   if (seq >= 0 && seq < n_seq()) n_past_[seq] = std::clamp(n, 0, n_past_[seq]);
 }
 
-float* Context::cache_at(const LazyFloats& cache, int layer, int seq, int kv_head, int32_t pos) {
+std::byte* Context::cache_at(const LazyBytes& cache, int layer, int seq, int kv_head, int32_t pos) {
   const size_t hd = hp_.head_dim;
   const size_t head = (static_cast<size_t>(layer) * n_seq() + seq) * hp_.n_head_kv + kv_head;
-  return cache.get() + (head * n_ctx_ + pos) * hd;
+  return cache.get() + (head * n_ctx_ + pos) * hd * kv_type_bytes(kv_type_);
+}
+
+void Context::store_kv(const float* src, std::byte* dst) const {
+  if (kv_type_ == KvType::kF16) {
+    kernels::to_half(src, hp_.head_dim, reinterpret_cast<uint16_t*>(dst));
+  } else {
+    std::memcpy(dst, src, sizeof(float) * hp_.head_dim);
+  }
 }
 
 void Context::linear(const Matrix& w, const float* x, int n, float* y) {
@@ -244,8 +253,8 @@ void Context::forward(int n) {
         rope_.apply(k + h * hd, tab);
       }
       for (int h = 0; h < hp_.n_head_kv; ++h) {
-        std::memcpy(cache_at(k_cache_, l, row_seq_[t], h, row_pos_[t]), k + h * hd, sizeof(float) * hd);
-        std::memcpy(cache_at(v_cache_, l, row_seq_[t], h, row_pos_[t]), v + h * hd, sizeof(float) * hd);
+        store_kv(k + h * hd, cache_at(k_cache_, l, row_seq_[t], h, row_pos_[t]));
+        store_kv(v + h * hd, cache_at(v_cache_, l, row_seq_[t], h, row_pos_[t]));
       }
     });
 
@@ -388,9 +397,15 @@ void Context::attention(int layer, int n) {
           block.last[lane] = pos;
         }
       }
-      const float* k = cache_at(k_cache_, layer, seq, job.kv_head, 0);
-      const float* v = cache_at(v_cache_, layer, seq, job.kv_head, 0);
-      kernels::attention(block, k, v, params, scratch);
+      const std::byte* k = cache_at(k_cache_, layer, seq, job.kv_head, 0);
+      const std::byte* v = cache_at(v_cache_, layer, seq, job.kv_head, 0);
+      if (kv_type_ == KvType::kF16) {
+        kernels::attention(block, reinterpret_cast<const uint16_t*>(k), reinterpret_cast<const uint16_t*>(v),
+                           params, scratch);
+      } else {
+        kernels::attention(block, reinterpret_cast<const float*>(k), reinterpret_cast<const float*>(v),
+                           params, scratch);
+      }
     }
   });
 }

@@ -10,6 +10,7 @@
 // A Context is used by one thread at a time; many Contexts may share one Model.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -18,6 +19,7 @@
 
 #include "base/status.h"
 #include "base/thread_pool.h"
+#include "engine/kv_type.h"
 #include "engine/model.h"
 #include "engine/ops.h"
 #include "kernels/attention.h"
@@ -30,6 +32,7 @@ struct ContextParams {
   int32_t n_batch = 256;  // tokens per micro-batch of prompt processing
   int n_threads = 0;      // 0: physical cores
   int32_t n_seq = 1;      // sequences, each with its own KV cache of n_ctx positions
+  KvType kv_type = KvType::kF32;
   // Embeddings mode: rows that want output keep their final hidden state (after the output
   // norm, n_embd floats; read with batch_embedding()) and no logits are computed.
   bool embeddings = false;
@@ -71,9 +74,10 @@ class Context {
   // Bytes reserved for the keys and values of all sequences (pages become resident as
   // positions are written).
   size_t kv_cache_bytes() const {
-    return 2 * sizeof(float) * static_cast<size_t>(hp_.n_layer) * n_past_.size() *
+    return 2 * kv_type_bytes(kv_type_) * static_cast<size_t>(hp_.n_layer) * n_past_.size() *
            static_cast<size_t>(n_ctx_) * static_cast<size_t>(hp_.n_embd_kv());
   }
+  KvType kv_type() const { return kv_type_; }
   const Model& model() const { return *model_; }
   // Forgets cached positions >= n of a sequence (n <= n_past), e.g. to reuse a shared prefix.
   void truncate(int seq, int32_t n);
@@ -91,16 +95,18 @@ class Context {
   // fn(t) for t in [0, n), split over the pool's threads.
   template <typename Fn>
   void for_rows(int n, Fn&& fn);
-  // Zero-initialised float storage whose pages become resident only when written (large
-  // callocs are fresh mappings), so a long context costs memory only as far as it is used.
-  struct LazyFloats {
-    std::unique_ptr<float, void (*)(void*)> data{nullptr, std::free};
-    float* get() const { return data.get(); }
+  // Zero-initialised storage whose pages become resident only when written (large callocs
+  // are fresh mappings), so a long context costs memory only as far as it is used.
+  struct LazyBytes {
+    std::unique_ptr<std::byte, void (*)(void*)> data{nullptr, std::free};
+    std::byte* get() const { return data.get(); }
   };
-  // The key or value of one KV head at one position (head_dim floats). Layout
+  // The key or value of one KV head at one position (head_dim elements of kv_type_). Layout
   // [layer][seq][kv head][pos][head_dim]: the positions one attention block reads are
   // contiguous, so the hardware prefetchers stream them.
-  float* cache_at(const LazyFloats& cache, int layer, int seq, int kv_head, int32_t pos);
+  std::byte* cache_at(const LazyBytes& cache, int layer, int seq, int kv_head, int32_t pos);
+  // Writes head_dim floats into the cache at `dst`, rounded to kv_type_.
+  void store_kv(const float* src, std::byte* dst) const;
   void linear(const Matrix& w, const float* x, int n, float* y);
   // Floats per output row: n_vocab (logits) or n_embd (embeddings mode).
   size_t out_width() const { return static_cast<size_t>(embeddings_ ? hp_.n_embd : hp_.n_vocab); }
@@ -110,13 +116,14 @@ class Context {
   int32_t n_ctx_;
   int32_t n_batch_;
   bool embeddings_;
+  KvType kv_type_;
   std::vector<int32_t> n_past_;  // per sequence
   ThreadPool pool_;
   kernels::Scratch scratch_;
   Rope rope_;
 
-  // KV cache: [n_layer][n_seq][n_ctx][n_embd_kv] floats.
-  LazyFloats k_cache_, v_cache_;
+  // KV cache: [n_layer][n_seq][n_kv_head][n_ctx][head_dim] elements of kv_type_.
+  LazyBytes k_cache_, v_cache_;
   // Activations for one micro-batch.
   std::vector<float> x_, h_, q_, k_, v_, qkv_, att_, o_, gate_, up_, rope_tab_;
   // Attention: per-thread kernel scratch, rows grouped by sequence, and the blocks to run.

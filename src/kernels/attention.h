@@ -6,7 +6,8 @@
 // A block is up to 16 "lanes"; each lane is one (query head, token) pair with its query
 // vector, its output vector and its key range [first, last] (positions in the cache).
 // Grouped-query attention puts the query heads of one KV head, for a few tokens, in one
-// block, so each key and value row is read once per block.
+// block, so each key and value row is read once per block. The cache holds floats or IEEE
+// half-precision values (half the memory and traffic); products and sums are float either way.
 //
 // The AVX-512 kernels: for more than 8 lanes (prompt processing) the lanes are the lanes of
 // the vectors: scores for one key are one vector of 16 (query . key) products, built with
@@ -39,7 +40,7 @@ struct AttentionParams {
   int head_dim = 0;
   float scale = 1.0f;    // multiplies q . k
   float softcap = 0.0f;  // > 0: scores become softcap * tanh(score / softcap)
-  size_t kv_stride = 0;  // floats between the rows of consecutive positions in k and v
+  size_t kv_stride = 0;  // elements between the rows of consecutive positions in k and v
 };
 
 size_t attention_scratch_floats(int head_dim);
@@ -48,8 +49,11 @@ size_t attention_scratch_floats(int head_dim);
 // score = scale * q[lane] . k[j] (soft-capped). k and v point at position 0 of the head.
 void attention(const AttentionBlock& block, const float* k, const float* v, const AttentionParams& p,
                float* scratch, Isa isa);
-inline void attention(const AttentionBlock& block, const float* k, const float* v, const AttentionParams& p,
-                      float* scratch) {
+void attention(const AttentionBlock& block, const uint16_t* k, const uint16_t* v, const AttentionParams& p,
+               float* scratch, Isa isa);
+template <typename T>
+void attention(const AttentionBlock& block, const T* k, const T* v, const AttentionParams& p,
+               float* scratch) {
   attention(block, k, v, p, scratch, active_isa());
 }
 

@@ -1,4 +1,5 @@
-// Attention kernels against a double-precision two-pass softmax, on every ISA: lane counts
+// Attention kernels against a double-precision two-pass softmax, on every ISA and both cache
+// element types (float, IEEE half; the reference reads the same rounded halves): lane counts
 // 1..16 (both AVX-512 kernels: per lane up to 8, 16-lane vectors above), ragged causal ranges, sliding
 // windows, soft-capping, head sizes with and without a SIMD kernel, and a long context (many tiles, including
 // a partial last tile).
@@ -11,6 +12,8 @@
 #include <random>
 #include <vector>
 
+#include "quant/fp16.h"
+
 namespace sov::kernels {
 namespace {
 
@@ -22,14 +25,29 @@ struct Case {
   int window;  // 0: none
 };
 
+inline float stored(float x, float) {
+  return x;
+}
+inline uint16_t stored(float x, uint16_t) {
+  return quant::fp32_to_fp16(x);
+}
+inline double value(float x) {
+  return x;
+}
+inline double value(uint16_t h) {
+  return quant::fp16_to_fp32(h);
+}
+
+template <typename T>
 double max_error(const Case& c, Isa isa, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   const int hd = c.head_dim;
   const size_t stride = static_cast<size_t>(hd) * 3;  // positions hold other heads too
-  std::vector<float> k(stride * c.n_ctx), v(stride * c.n_ctx), q(static_cast<size_t>(hd) * c.n_lanes);
-  for (auto& x : k) x = dist(rng);
-  for (auto& x : v) x = dist(rng);
+  std::vector<T> k(stride * c.n_ctx), v(stride * c.n_ctx);
+  std::vector<float> q(static_cast<size_t>(hd) * c.n_lanes);
+  for (auto& x : k) x = stored(dist(rng), T{});
+  for (auto& x : v) x = stored(dist(rng), T{});
   for (auto& x : q) x = dist(rng);
   std::vector<float> out(q.size(), -7.0f);
   AttentionBlock b;
@@ -54,7 +72,7 @@ double max_error(const Case& c, Isa isa, uint32_t seed) {
     std::vector<double> s;
     for (int j = b.first[lane]; j <= b.last[lane]; ++j) {
       double dot = 0;
-      for (int d = 0; d < hd; ++d) dot += double(q[lane * hd + d]) * k[j * stride + hd + d];
+      for (int d = 0; d < hd; ++d) dot += double(q[lane * hd + d]) * value(k[j * stride + hd + d]);
       dot *= p.scale;
       if (c.softcap > 0) dot = c.softcap * std::tanh(dot / c.softcap);
       s.push_back(dot);
@@ -64,7 +82,7 @@ double max_error(const Case& c, Isa isa, uint32_t seed) {
     for (auto& x : s) sum += (x = std::exp(x - mx));
     for (int d = 0; d < hd; ++d) {
       double o = 0;
-      for (size_t j = 0; j < s.size(); ++j) o += s[j] / sum * v[(b.first[lane] + j) * stride + hd + d];
+      for (size_t j = 0; j < s.size(); ++j) o += s[j] / sum * value(v[(b.first[lane] + j) * stride + hd + d]);
       worst = std::max(worst, std::fabs(o - out[lane * hd + d]));
     }
   }
@@ -96,9 +114,13 @@ TEST(Attention, MatchesDoublePrecisionOnEveryIsa) {
     if (isa > best_isa()) continue;
     uint32_t seed = 1;
     for (const Case& c : cases) {
-      const double err = max_error(c, isa, seed++);
-      EXPECT_LT(err, 2e-5) << isa_name(isa) << " hd=" << c.head_dim << " lanes=" << c.n_lanes
-                           << " ctx=" << c.n_ctx << " cap=" << c.softcap << " window=" << c.window;
+      for (bool half : {false, true}) {
+        const double err = half ? max_error<uint16_t>(c, isa, seed) : max_error<float>(c, isa, seed);
+        EXPECT_LT(err, 2e-5) << isa_name(isa) << (half ? " f16" : " f32") << " hd=" << c.head_dim
+                             << " lanes=" << c.n_lanes << " ctx=" << c.n_ctx << " cap=" << c.softcap
+                             << " window=" << c.window;
+      }
+      ++seed;
     }
   }
 }

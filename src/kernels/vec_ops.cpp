@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "quant/fp16.h"
+
 #if defined(SOV_HAVE_X86_KERNELS)
 #include "kernels/x86/vec_math_avx512.h"
 // GCC 12's AVX-512 headers trip -Wuninitialized falsely at every inlined use.
@@ -35,6 +37,15 @@ SOV_KT void rms_norm_avx512(const float* x, const float* w, int64_t n, float eps
                      _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), vs), _mm512_loadu_ps(w + i)));
   }
   for (; i < n; ++i) out[i] = x[i] * scale * w[i];
+}
+
+SOV_KT void to_half_avx512(const float* x, int64_t n, uint16_t* out) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), h);
+  }
+  for (; i < n; ++i) out[i] = quant::fp32_to_fp16(x[i]);
 }
 
 SOV_KT void add_avx512(float* x, const float* y, int64_t n) {
@@ -91,6 +102,13 @@ void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) 
   for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
   const float scale = static_cast<float>(1.0 / std::sqrt(sum / n + eps));
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
+}
+
+void to_half(const float* x, int64_t n, uint16_t* out) {
+#if defined(SOV_HAVE_X86_KERNELS)
+  if (use_avx512()) return to_half_avx512(x, n, out);
+#endif
+  for (int64_t i = 0; i < n; ++i) out[i] = quant::fp32_to_fp16(x[i]);
 }
 
 void add(float* x, const float* y, int64_t n) {

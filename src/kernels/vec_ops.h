@@ -1,8 +1,8 @@
 // Elementwise and per-row operations of the optimized forward pass, vectorized with
-// AVX-512 where the CPU has it (scalar loops otherwise): RMS norm, residual add, and the
-// gated activations of the feed-forward block. The engine's scalar reference forward keeps
-// its own plain versions (engine/ops.h); these agree with them to float rounding (the SIMD
-// exp / tanh are accurate to a few ulp).
+// AVX-512 where the CPU has it (scalar loops otherwise): RMS norm, residual add, the
+// gated activations of the feed-forward block, and rounding to half precision (KV cache). The engine's scalar
+// reference forward keeps its own plain versions (engine/ops.h); these agree with them to float rounding (the
+// SIMD exp / tanh are accurate to a few ulp).
 //
 // Pure functions, thread-safe; none allocates.
 #pragma once
@@ -21,5 +21,7 @@ void add(float* x, const float* y, int64_t n);
 void silu_mul(const float* gate, const float* up, int64_t n, float* out);
 // out[i] = gelu_tanh(gate[i]) * up[i]; out may alias gate.
 void gelu_mul(const float* gate, const float* up, int64_t n, float* out);
+// out[i] = x[i] as IEEE half (round to nearest even, as quant::fp32_to_fp16).
+void to_half(const float* x, int64_t n, uint16_t* out);
 
 }  // namespace sov::kernels

@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "quant/fp16.h"
+
 namespace sov::kernels {
 namespace {
 
@@ -46,6 +48,11 @@ TEST(VecOps, MatchDoublePrecisionOnEveryIsa) {
       std::vector<float> sum = x;
       add(sum.data(), y.data(), n);
       for (int i = 0; i < n; ++i) ASSERT_EQ(sum[i], x[i] + y[i]);
+      std::vector<uint16_t> half(n);
+      x[n - 1] = 1e6f;  // past the half range: infinity
+      to_half(x.data(), n, half.data());
+      for (int i = 0; i < n; ++i)
+        ASSERT_EQ(half[i], quant::fp32_to_fp16(x[i])) << isa_name(isa) << " x=" << x[i];
     }
   }
   set_isa(saved);

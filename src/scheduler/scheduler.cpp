@@ -65,6 +65,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(std::shared_ptr<const engin
   cp.n_seq = params.n_slots;
   cp.n_batch = params.n_batch;
   cp.n_threads = params.n_threads;
+  cp.kv_type = params.kv_type;
   SOV_ASSIGN_OR_RETURN(auto ctx, engine::Context::create(model, cp));
   return std::unique_ptr<Scheduler>(
       new Scheduler(std::move(model), std::move(tokenizer), std::move(ctx), params));
@@ -90,9 +91,10 @@ Scheduler::Scheduler(std::shared_ptr<const engine::Model> model,
 }
 
 uint64_t Scheduler::estimate_context_bytes(const engine::HParams& hp, const SchedulerParams& params) {
-  // KV cache (F32 keys and values) plus the activations of one micro-batch.
+  // KV cache (keys and values) plus the activations of one micro-batch.
   const uint64_t kv = 2ull * hp.n_layer * static_cast<uint64_t>(params.n_slots) *
-                      static_cast<uint64_t>(params.n_ctx) * hp.n_embd_kv() * 4;
+                      static_cast<uint64_t>(params.n_ctx) * hp.n_embd_kv() *
+                      engine::kv_type_bytes(params.kv_type);
   const uint64_t act =
       static_cast<uint64_t>(params.n_batch) * (8ull * hp.n_embd + 3ull * hp.n_ff + hp.n_vocab) * 4;
   return kv + act;

@@ -41,6 +41,9 @@ struct SchedulerParams {
   int32_t n_batch = 256;  // tokens per forward pass (prompt chunks + generating slots)
   int n_threads = 0;      // engine threads; 0: physical cores
   size_t max_queue = 64;  // jobs waiting for a slot; more are refused
+  // The KV cache's element type: half precision by default, as llama.cpp and Ollama (half the
+  // memory per slot and faster attention); F32 for exact keys and values.
+  engine::KvType kv_type = engine::KvType::kF16;
   // Not owned; when set, every forward pass takes a turn on it (shared with other models'
   // schedulers and embedding work, so that they alternate instead of fighting for cores).
   ComputeGate* gate = nullptr;

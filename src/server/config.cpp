@@ -106,6 +106,11 @@ Status apply_env(const EnvLookup& env, ServerConfig* c) {
     SOV_ASSIGN_OR_RETURN(int64_t n, parse_int("SOV_CONTEXT_LENGTH", *v, 0, 1 << 24));
     c->context_length = static_cast<int32_t>(n);
   }
+  if (auto v = env("SOV_KV_CACHE_TYPE"); v && !v->empty()) {
+    auto t = engine::parse_kv_type(*v);
+    if (!t) return Status::invalid_argument(fmt::format("SOV_KV_CACHE_TYPE: '{}' is not f16 or f32", *v));
+    c->kv_cache_type = *t;
+  }
   if (auto v = env("SOV_MAX_LOADED_MODELS"); v && !v->empty()) {
     SOV_ASSIGN_OR_RETURN(int64_t n, parse_int("SOV_MAX_LOADED_MODELS", *v, 0, 1000));
     c->max_loaded_models = static_cast<int32_t>(n);

@@ -6,7 +6,8 @@
 // model store; `sov serve` builds its store::StoreOptions with store/config.h), SOV_ORIGINS
 // (comma-separated extra CORS origins; "*" allows all),
 // SOV_API_KEY, SOV_KEEP_ALIVE (default keep_alive), SOV_NUM_PARALLEL, SOV_MAX_QUEUE,
-// SOV_CONTEXT_LENGTH, SOV_MAX_LOADED_MODELS. Plain value; thread-compatible.
+// SOV_CONTEXT_LENGTH, SOV_MAX_LOADED_MODELS, SOV_KV_CACHE_TYPE (f16 or f32). Plain value;
+// thread-compatible.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "engine/kv_type.h"
 #include "server/duration.h"
 
 namespace sov::router {
@@ -35,8 +37,9 @@ struct ServerConfig {
   int32_t num_parallel = 0;          // slots per model; 0: automatic (up to 4, within memory)
   size_t max_queue = 512;            // waiting requests per model
   int32_t context_length = 0;        // default num_ctx; 0: min(4096, the model's trained context)
-  int32_t max_loaded_models = 3;     // 0: no limit (memory budget only)
-  uint64_t memory_budget = 0;        // bytes for loaded models; 0: 80% of physical memory
+  engine::KvType kv_cache_type = engine::KvType::kF16;  // element type of every model's KV cache
+  int32_t max_loaded_models = 3;                        // 0: no limit (memory budget only)
+  uint64_t memory_budget = 0;                           // bytes for loaded models; 0: 80% of physical memory
   size_t max_body_bytes = 32u << 20;
   int http_threads = 64;  // concurrent connections served
   // Time a client has to send a request's headers (then its body at >= 256 KiB/s) before

@@ -47,7 +47,8 @@ TEST(Config, EnvironmentIsAppliedAndValidated) {
                                 {"SOV_KEEP_ALIVE", "10m"},
                                 {"SOV_NUM_PARALLEL", "2"},
                                 {"SOV_MAX_QUEUE", "7"},
-                                {"SOV_CONTEXT_LENGTH", "2048"}}),
+                                {"SOV_CONTEXT_LENGTH", "2048"},
+                                {"SOV_KV_CACHE_TYPE", "F32"}}),
                         &c)
                   .is_ok());
   EXPECT_EQ(c.port, 1234);
@@ -59,6 +60,8 @@ TEST(Config, EnvironmentIsAppliedAndValidated) {
   EXPECT_EQ(c.num_parallel, 2);
   EXPECT_EQ(c.max_queue, 7u);
   EXPECT_EQ(c.context_length, 2048);
+  EXPECT_EQ(c.kv_cache_type, engine::KvType::kF32);
+  EXPECT_EQ(ServerConfig().kv_cache_type, engine::KvType::kF16);
 
   ServerConfig d;
   Status bad = apply_env(env_of({{"SOV_NUM_PARALLEL", "many"}}), &d);
@@ -66,6 +69,9 @@ TEST(Config, EnvironmentIsAppliedAndValidated) {
   EXPECT_NE(bad.message().find("SOV_NUM_PARALLEL"), std::string::npos);
   EXPECT_FALSE(apply_env(env_of({{"SOV_KEEP_ALIVE", "soon"}}), &d).is_ok());
   EXPECT_FALSE(apply_env(env_of({{"SOV_MAX_QUEUE", "0"}}), &d).is_ok());
+  Status bad_kv = apply_env(env_of({{"SOV_KV_CACHE_TYPE", "q4_0"}}), &d);
+  ASSERT_FALSE(bad_kv.is_ok());
+  EXPECT_NE(bad_kv.message().find("SOV_KV_CACHE_TYPE"), std::string::npos);
 }
 
 TEST(Duration, KeepAliveForms) {

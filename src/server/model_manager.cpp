@@ -125,6 +125,7 @@ Result<std::shared_ptr<ModelLease>> ModelManager::acquire_impl(std::string_view 
   sp.n_batch = config_.n_batch;
   sp.n_threads = config_.n_threads;
   sp.max_queue = config_.max_queue;
+  sp.kv_type = config_.kv_cache_type;
   sp.gate = &gate_;
   sp.n_slots = config_.num_parallel > 0 ? config_.num_parallel : 4;
   if (config_.num_parallel <= 0) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `sov bench` on the tiny real model: the table has a pp and a tg row with "±" and the peak
-# RSS, --json prints an array of one object per test with llama-bench's field names, and
-# bad arguments fail cleanly. Speeds are only checked to be positive numbers.
+# RSS, --json prints an array of one object per test with llama-bench's field names (the KV
+# cache type as type_k/type_v), -s runs the tg test over several sequences at once, and bad
+# arguments fail cleanly. Speeds are only checked to be positive numbers.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 model="$data/models/stories260K.gguf"
 
@@ -32,7 +33,17 @@ fi
 "$sov" bench -m "$model" -p 0 -n 4 -r 1 --json >"$tmp/tg"
 [ "$(grep -c '^  {' "$tmp/tg")" -eq 1 ] || fail "-p 0 must skip the prompt test"
 
+[ "$(grep -c '"type_k": "f16",' "$tmp/json")" -eq 2 ] || fail "the default KV cache is f16"
+"$sov" bench -m "$model" -p 0 -n 4 -r 1 -s 3 --kv-cache-type f32 >"$tmp/seq"
+grep -qE '\| +tg4x3 \| +[0-9.]+ ± [0-9.]+ \|' "$tmp/seq" || fail "no tg4x3 row: $(cat "$tmp/seq")"
+"$sov" bench -m "$model" -p 0 -n 4 -r 1 -s 3 --kv-cache-type f32 --json >"$tmp/seq.json"
+grep -q '"n_sequences": 3,' "$tmp/seq.json" && grep -q '"type_v": "f32"' "$tmp/seq.json" || fail "-s / type json"
+
 set +e
+err=$("$sov" bench -m "$model" -p 0 -n 4 --kv-cache-type q4 2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] && grep -q "not f16 or f32" <<<"$err" || fail "bad KV type: rc=$rc $err"
+err=$("$sov" bench -m "$model" -p 0 -n 4 -s 0 2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] && grep -q "\-s must be" <<<"$err" || fail "-s 0: rc=$rc $err"
 err=$("$sov" bench -m "$model" -p 0 -n 0 2>&1 >/dev/null); rc=$?
 [ $rc -eq 1 ] && grep -q "nothing to measure" <<<"$err" || fail "-p 0 -n 0: rc=$rc $err"
 err=$("$sov" bench -m "$data/models/synth-bert-F32.gguf" -p 4 -n 0 2>&1 >/dev/null); rc=$?

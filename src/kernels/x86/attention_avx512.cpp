@@ -30,8 +30,16 @@ namespace {
 constexpr int kL = kAttnLanes;
 constexpr int kFewLanes = 8;  // up to this many lanes, each lane alone beats 16-lane vectors
 
-template <int HD>
-SOV_KT void attend_many(const AttentionBlock& b, const float* k, const float* v, const AttentionParams& p,
+// 16 cache elements (float or IEEE half) as floats.
+SOV_KT inline __m512 load_kv(const float* p) {
+  return _mm512_loadu_ps(p);
+}
+SOV_KT inline __m512 load_kv(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+template <int HD, typename T>
+SOV_KT void attend_many(const AttentionBlock& b, const T* k, const T* v, const AttentionParams& p,
                         float* scratch) {
   float* qt = scratch;       // [HD][16]
   float* ot = qt + HD * kL;  // [HD][16]
@@ -62,8 +70,10 @@ SOV_KT void attend_many(const AttentionBlock& b, const float* k, const float* v,
     // Tiles of 16 keys and values; past the last key, repeat it (it is masked out).
     for (int j = 0; j < kL; ++j) {
       const size_t row = static_cast<size_t>(std::min(j0 + j, j_end)) * p.kv_stride;
-      std::memcpy(kt + j * HD, k + row, sizeof(float) * HD);
-      std::memcpy(vt + j * HD, v + row, sizeof(float) * HD);
+      for (int d = 0; d < HD; d += 16) {
+        _mm512_storeu_ps(kt + j * HD + d, load_kv(k + row + d));
+        _mm512_storeu_ps(vt + j * HD + d, load_kv(v + row + d));
+      }
     }
     __m512 s[kL];
     for (auto& x : s) x = _mm512_setzero_ps();
@@ -128,9 +138,9 @@ SOV_KT inline __m512 sum16(__m512* a) {
   return _mm512_add_ps(_mm512_shuffle_f32x4(a[0], a[1], 0x88), _mm512_shuffle_f32x4(a[0], a[1], 0xDD));
 }
 
-template <int HD>
-SOV_KT void attend_lane(const float* q_in, float* out, int32_t first, int32_t last, const float* k,
-                        const float* v, const AttentionParams& p) {
+template <int HD, typename T>
+SOV_KT void attend_lane(const float* q_in, float* out, int32_t first, int32_t last, const T* k, const T* v,
+                        const AttentionParams& p) {
   constexpr int kC = HD / 16;  // vectors per row
   __m512 q[kC], o[kC];
   const __m512 scale = _mm512_set1_ps(p.scale);
@@ -145,9 +155,9 @@ SOV_KT void attend_lane(const float* q_in, float* out, int32_t first, int32_t la
     __m512 part[kL];
     for (int j = 0; j < kL; ++j) {
       if (j < n) {
-        const float* kr = k + static_cast<size_t>(j0 + j) * p.kv_stride;
-        part[j] = _mm512_mul_ps(q[0], _mm512_loadu_ps(kr));
-        for (int c = 1; c < kC; ++c) part[j] = _mm512_fmadd_ps(q[c], _mm512_loadu_ps(kr + 16 * c), part[j]);
+        const T* kr = k + static_cast<size_t>(j0 + j) * p.kv_stride;
+        part[j] = _mm512_mul_ps(q[0], load_kv(kr));
+        for (int c = 1; c < kC; ++c) part[j] = _mm512_fmadd_ps(q[c], load_kv(kr + 16 * c), part[j]);
       } else {
         part[j] = _mm512_setzero_ps();
       }
@@ -171,17 +181,17 @@ SOV_KT void attend_lane(const float* q_in, float* out, int32_t first, int32_t la
     for (int cc = 0; cc < kC; ++cc) o2[cc] = _mm512_setzero_ps();
     int j = 0;
     for (; j + 1 < n; j += 2) {
-      const float* vr = v + static_cast<size_t>(j0 + j) * p.kv_stride;
+      const T* vr = v + static_cast<size_t>(j0 + j) * p.kv_stride;
       const __m512 w0 = _mm512_set1_ps(pj[j]), w1 = _mm512_set1_ps(pj[j + 1]);
       for (int cc = 0; cc < kC; ++cc) {
-        o[cc] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(vr + 16 * cc), o[cc]);
-        o2[cc] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(vr + p.kv_stride + 16 * cc), o2[cc]);
+        o[cc] = _mm512_fmadd_ps(w0, load_kv(vr + 16 * cc), o[cc]);
+        o2[cc] = _mm512_fmadd_ps(w1, load_kv(vr + p.kv_stride + 16 * cc), o2[cc]);
       }
     }
     if (j < n) {
-      const float* vr = v + static_cast<size_t>(j0 + j) * p.kv_stride;
+      const T* vr = v + static_cast<size_t>(j0 + j) * p.kv_stride;
       const __m512 w = _mm512_set1_ps(pj[j]);
-      for (int cc = 0; cc < kC; ++cc) o[cc] = _mm512_fmadd_ps(w, _mm512_loadu_ps(vr + 16 * cc), o[cc]);
+      for (int cc = 0; cc < kC; ++cc) o[cc] = _mm512_fmadd_ps(w, load_kv(vr + 16 * cc), o[cc]);
     }
     for (int cc = 0; cc < kC; ++cc) o[cc] = _mm512_add_ps(o[cc], o2[cc]);
   }
@@ -189,23 +199,21 @@ SOV_KT void attend_lane(const float* q_in, float* out, int32_t first, int32_t la
   for (int c = 0; c < kC; ++c) _mm512_storeu_ps(out + 16 * c, _mm512_mul_ps(o[c], inv));
 }
 
-template <int HD>
-SOV_KT void attend(const AttentionBlock& b, const float* k, const float* v, const AttentionParams& p,
+template <int HD, typename T>
+SOV_KT void attend(const AttentionBlock& b, const T* k, const T* v, const AttentionParams& p,
                    float* scratch) {
   if (b.n_lanes <= kFewLanes) {
     for (int lane = 0; lane < b.n_lanes; ++lane)
-      attend_lane<HD>(b.q[lane], b.out[lane], b.first[lane], b.last[lane], k, v, p);
+      attend_lane<HD, T>(b.q[lane], b.out[lane], b.first[lane], b.last[lane], k, v, p);
     return;
   }
-  attend_many<HD>(b, k, v, p, scratch);
+  attend_many<HD, T>(b, k, v, p, scratch);
 }
 
 #undef SOV_KT
 
-}  // namespace
-
-bool avx512_attention(const AttentionBlock& block, const float* k, const float* v, const AttentionParams& p,
-                      float* scratch) {
+template <typename T>
+bool dispatch(const AttentionBlock& block, const T* k, const T* v, const AttentionParams& p, float* scratch) {
   switch (p.head_dim) {
     case 32: attend<32>(block, k, v, p, scratch); return true;
     case 64: attend<64>(block, k, v, p, scratch); return true;
@@ -213,6 +221,18 @@ bool avx512_attention(const AttentionBlock& block, const float* k, const float* 
     case 256: attend<256>(block, k, v, p, scratch); return true;
     default: return false;
   }
+}
+
+}  // namespace
+
+bool avx512_attention(const AttentionBlock& block, const float* k, const float* v, const AttentionParams& p,
+                      float* scratch) {
+  return dispatch(block, k, v, p, scratch);
+}
+
+bool avx512_attention(const AttentionBlock& block, const uint16_t* k, const uint16_t* v,
+                      const AttentionParams& p, float* scratch) {
+  return dispatch(block, k, v, p, scratch);
 }
 
 }  // namespace sov::kernels::x86

@@ -45,8 +45,11 @@ FloatGemmFn avx512_float_gemm(gguf::TensorType t);
 void avx512_bf16_gemm(const void* w, size_t row_bytes, int64_t n_in, int64_t r0, int64_t r1,
                       const uint16_t* act, int64_t n_tok, float* y, int64_t ldy);
 
-// Attention (kernels/attention.h) for head sizes 32, 64, 128 and 256; false for others.
+// Attention (kernels/attention.h) over a float or half-precision cache, for head sizes 32,
+// 64, 128 and 256; false for others.
 bool avx512_attention(const AttentionBlock& block, const float* k, const float* v, const AttentionParams& p,
                       float* scratch);
+bool avx512_attention(const AttentionBlock& block, const uint16_t* k, const uint16_t* v,
+                      const AttentionParams& p, float* scratch);
 
 }  // namespace sov::kernels::x86
