@@ -139,11 +139,18 @@ SOV_KT inline __m512 load_half16(const uint8_t* p) {
 // Software prefetch of the super-block kAhead blocks ahead (the next group follows the last
 // block of a group, so this runs across group boundaries; past the end of the weights a
 // prefetch is harmless): with several tokens per pass the kernel spends long enough on each
-// block that the hardware prefetchers alone leave DRAM latency exposed.
-template <size_t kBytes>
-SOV_KT inline void prefetch_block(const uint8_t* p) {
-  for (size_t off = 0; off < kBytes; off += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
+// block that the hardware prefetchers alone leave DRAM latency exposed. From 3 tokens the
+// block's lines are requested in kParts slices spread over its computation (slice P during
+// step P): a burst of a whole block's lines fills the core's miss buffers and stalls the
+// prefetch instruction itself (17% of the 4-token Q4_K kernel's time). For 1-2 tokens, which
+// wait on memory anyway, the burst at step 0 keeps more lines in flight and is faster.
+template <int T, size_t kBytes, int kParts, int P>
+SOV_KT inline void prefetch_part(const uint8_t* p) {
+  constexpr size_t kLines = (kBytes + 63) / 64;
+  constexpr size_t kBegin = T <= 2 ? 0 : kLines * P / kParts;
+  constexpr size_t kEnd = T <= 2 ? (P == 0 ? kLines : 0) : kLines * (P + 1) / kParts;
+  for (size_t line = kBegin; line < kEnd; ++line)
+    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * line), _MM_HINT_T1);
 }
 constexpr int kAhead = 4;
 
@@ -216,13 +223,13 @@ SOV_KT void mk_q4_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
   for (auto& v : acc) v = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* blk = w + sb * kGroupBlockQ4_K;
-    prefetch_block<kGroupBlockQ4_K>(blk + kAhead * kGroupBlockQ4_K);
     const __m512i s0 = load512(blk + 64), s1 = load512(blk + 128), s2 = load512(blk + 192);
     const uint8_t* qs = blk + 256;
     __m512i isum[T];
     for (auto& v : isum) v = _mm512_setzero_si512();
     static_for(std::make_integer_sequence<int, 8>(), [&](auto J) SOV_TARGET_AVX512 {
       constexpr int j = J;
+      prefetch_part<T, kGroupBlockQ4_K, 8, j>(blk + kAhead * kGroupBlockQ4_K);
       const __m512i sc = k4_scale<false, j>(s0, s1, s2);
       const uint8_t* chunk = qs + (j / 2) * 8 * 64;
       __m512i q[8];
@@ -277,7 +284,6 @@ SOV_KT void mk_q6_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
   for (auto& v : acc) v = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* blk = w + sb * kGroupBlockQ6_K;
-    prefetch_block<kGroupBlockQ6_K>(blk + kAhead * kGroupBlockQ6_K);
     const uint8_t* scales = blk + 32;
     const uint8_t* low = blk + 32 + 256;
     const uint8_t* high = low + 2048;
@@ -285,6 +291,7 @@ SOV_KT void mk_q6_k(const uint8_t* w, int64_t nsb, const uint8_t* act, size_t st
     for (auto& v : isum) v = _mm512_setzero_si512();
     static_for(std::make_integer_sequence<int, 4>(), [&](auto KK) SOV_TARGET_AVX512 {
       constexpr int K = KK;
+      prefetch_part<T, kGroupBlockQ6_K, 4, K>(blk + kAhead * kGroupBlockQ6_K);
       for (int s4 = 0; s4 < 4; ++s4) {
         const int s = 4 * K + s4;
         const __m512i sc =
