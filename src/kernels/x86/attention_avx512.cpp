@@ -152,15 +152,14 @@ SOV_KT void attend_lane(const float* q_in, float* out, int32_t first, int32_t la
   alignas(64) float pj[kL];
   for (int32_t j0 = first; j0 <= last; j0 += kL) {
     const int n = std::min<int32_t>(kL, last - j0 + 1);
+    // Past the last key, repeat it (masked out below): no branch, so the 16 independent dot
+    // products unroll and overlap instead of running one dependency chain at a time.
     __m512 part[kL];
+#pragma GCC unroll 16
     for (int j = 0; j < kL; ++j) {
-      if (j < n) {
-        const T* kr = k + static_cast<size_t>(j0 + j) * p.kv_stride;
-        part[j] = _mm512_mul_ps(q[0], load_kv(kr));
-        for (int c = 1; c < kC; ++c) part[j] = _mm512_fmadd_ps(q[c], load_kv(kr + 16 * c), part[j]);
-      } else {
-        part[j] = _mm512_setzero_ps();
-      }
+      const T* kr = k + static_cast<size_t>(j0 + std::min(j, n - 1)) * p.kv_stride;
+      part[j] = _mm512_mul_ps(q[0], load_kv(kr));
+      for (int c = 1; c < kC; ++c) part[j] = _mm512_fmadd_ps(q[c], load_kv(kr + 16 * c), part[j]);
     }
     __m512 s = sum16(part);
     if (p.softcap > 0.0f) {
