@@ -48,7 +48,7 @@ class Model {
   Status pack_weights(bool release_originals);
   std::vector<Matrix*> matrices();
 
-  std::vector<kernels::PackedBuffer> packed_;
+  kernels::PackedBuffer packed_;  // every packed matrix, one after another
   size_t packed_bytes_ = 0;
   std::shared_ptr<const gguf::File> file_;
   HParams hparams_;

@@ -16,6 +16,7 @@
 #include "kernels/packed.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -245,14 +246,25 @@ void unpack_row(const WeightView& w, const uint8_t* packed, int64_t row, uint8_t
 Result<PackedBuffer> PackedBuffer::allocate(size_t bytes) {
   PackedBuffer b;
   if (bytes == 0) return b;
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // Start on a 2 MiB boundary so that every whole 2 MiB of the buffer can be a huge page:
+  // map 2 MiB more, then unmap the unaligned head and the tail.
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t span = bytes + kHuge;
+  void* p = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     return Status::resource_exhausted("cannot map " + std::to_string(bytes) + " bytes for packed weights");
   }
+  const auto raw = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t start = (raw + kHuge - 1) / kHuge * kHuge;
+  if (start > raw) munmap(p, start - raw);
+  const uintptr_t end = start + bytes;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t map_end = (end + page - 1) / page * page;
+  if (raw + span > map_end) munmap(reinterpret_cast<void*>(map_end), raw + span - map_end);
 #ifdef MADV_HUGEPAGE
-  madvise(p, bytes, MADV_HUGEPAGE);
+  madvise(reinterpret_cast<void*>(start), bytes, MADV_HUGEPAGE);
 #endif
-  b.data_ = static_cast<uint8_t*>(p);
+  b.data_ = reinterpret_cast<uint8_t*>(start);
   b.size_ = bytes;
   return b;
 }

@@ -45,8 +45,9 @@ void pack_groups(const WeightView& w, uint8_t* out, int64_t g0, int64_t g1, Thre
 // (tests: packing must be lossless).
 void unpack_row(const WeightView& w, const uint8_t* packed, int64_t row, uint8_t* out_row);
 
-// Memory for packed weights: 64-byte aligned, backed by transparent huge pages where the
-// kernel allows it (fewer TLB misses while streaming the weights).
+// Memory for packed weights: starts on a 2 MiB boundary and is advised as transparent huge
+// pages (used where the kernel allows it: fewer TLB misses while streaming the weights).
+// Engines put all of a model's packed matrices in one buffer: most are smaller than 2 MiB.
 class PackedBuffer {
  public:
   PackedBuffer() = default;

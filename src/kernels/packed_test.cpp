@@ -149,6 +149,19 @@ namespace {
 
 // matmul_many gives exactly what separate matmul calls give: packed weights sharing one
 // conversion, float weights, and a mix of types (which falls back to separate calls).
+// Buffers start on a 2 MiB boundary (so every whole 2 MiB can be a transparent huge page),
+// and all of a buffer can be written, also when its size is not a multiple of the page.
+TEST(Packed, BuffersAreHugePageAligned) {
+  for (size_t bytes : {size_t{100}, size_t{3} << 20, (size_t{5} << 20) + 4097}) {
+    auto buffer = PackedBuffer::allocate(bytes);
+    ASSERT_TRUE(buffer.is_ok());
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(buffer->data()) % (size_t{2} << 20), 0u) << bytes;
+    EXPECT_EQ(buffer->size(), bytes);
+    std::memset(buffer->data(), 0x5a, bytes);
+    EXPECT_EQ(buffer->data()[bytes - 1], 0x5a);
+  }
+}
+
 TEST(MatmulMany, EqualsSeparateCalls) {
   const std::vector<std::vector<TensorType>> sets = {
       {TensorType::kQ4_0, TensorType::kQ4_0, TensorType::kQ4_0},
