@@ -48,6 +48,28 @@ SOV_KT void to_half_avx512(const float* x, int64_t n, uint16_t* out) {
   for (; i < n; ++i) out[i] = quant::fp32_to_fp16(x[i]);
 }
 
+SOV_KT int64_t argmax_avx512(const float* x, int64_t n) {
+  // Per lane the first position of its largest value (strict >: NaN and -inf never win),
+  // then the smallest position among the lanes that hold the overall largest.
+  const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+  __m512 best = neg_inf;
+  __m512i at = _mm512_set1_epi32(-1);
+  __m512i pos = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_set1_epi32(16);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 in = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 v = _mm512_mask_loadu_ps(neg_inf, in, x + i);
+    const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+    best = _mm512_mask_mov_ps(best, gt, v);
+    at = _mm512_mask_mov_epi32(at, gt, pos);
+    pos = _mm512_add_epi32(pos, step);
+  }
+  const float top = _mm512_reduce_max_ps(best);
+  if (!(top > -INFINITY)) return -1;
+  const __mmask16 winners = _mm512_cmp_ps_mask(best, _mm512_set1_ps(top), _CMP_EQ_OQ);
+  return _mm512_mask_reduce_min_epi32(winners, at);
+}
+
 SOV_KT void add_avx512(float* x, const float* y, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
@@ -109,6 +131,22 @@ void to_half(const float* x, int64_t n, uint16_t* out) {
   if (use_avx512()) return to_half_avx512(x, n, out);
 #endif
   for (int64_t i = 0; i < n; ++i) out[i] = quant::fp32_to_fp16(x[i]);
+}
+
+int64_t argmax(const float* x, int64_t n) {
+#if defined(SOV_HAVE_X86_KERNELS)
+  // 32-bit positions in the vector path.
+  if (use_avx512() && n < (int64_t{1} << 31)) return argmax_avx512(x, n);
+#endif
+  int64_t best = -1;
+  float best_value = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    if (x[i] > best_value) {  // false for NaN
+      best_value = x[i];
+      best = i;
+    }
+  }
+  return best;
 }
 
 void add(float* x, const float* y, int64_t n) {

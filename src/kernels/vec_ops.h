@@ -21,6 +21,9 @@ void add(float* x, const float* y, int64_t n);
 void silu_mul(const float* gate, const float* up, int64_t n, float* out);
 // out[i] = gelu_tanh(gate[i]) * up[i]; out may alias gate.
 void gelu_mul(const float* gate, const float* up, int64_t n, float* out);
+// The position of the largest of x[0..n) (the first one on ties); NaN and -inf are never
+// chosen, so -1 when nothing else is there.
+int64_t argmax(const float* x, int64_t n);
 // out[i] = x[i] as IEEE half (round to nearest even, as quant::fp32_to_fp16).
 void to_half(const float* x, int64_t n, uint16_t* out);
 

@@ -58,5 +58,35 @@ TEST(VecOps, MatchDoublePrecisionOnEveryIsa) {
   set_isa(saved);
 }
 
+// argmax on every ISA against the obvious loop: ties go to the first position, NaN and -inf
+// never win, sizes around the vector width.
+TEST(VecOps, ArgmaxIsTheFirstLargestAndSkipsNan) {
+  const Isa saved = active_isa();
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> small(-3, 3);  // many ties
+  for (Isa isa : {Isa::kScalar, Isa::kAvx512}) {
+    if (isa > best_isa()) continue;
+    set_isa(isa);
+    for (int n : {1, 7, 16, 17, 31, 32000}) {
+      for (int round = 0; round < 20; ++round) {
+        std::vector<float> x(n);
+        for (auto& v : x) v = static_cast<float>(small(rng));
+        if (round % 3 == 1) x[rng() % n] = NAN;
+        if (round % 3 == 2) x[rng() % n] = INFINITY;
+        int64_t want = -1;
+        float best = -INFINITY;
+        for (int i = 0; i < n; ++i) {
+          if (x[i] > best) best = x[i], want = i;
+        }
+        ASSERT_EQ(argmax(x.data(), n), want) << isa_name(isa) << " n=" << n << " round " << round;
+      }
+    }
+    std::vector<float> none = {NAN, -INFINITY, NAN};
+    EXPECT_EQ(argmax(none.data(), 3), -1) << isa_name(isa);
+    EXPECT_EQ(argmax(none.data(), 0), -1) << isa_name(isa);
+  }
+  set_isa(saved);
+}
+
 }  // namespace
 }  // namespace sov::kernels

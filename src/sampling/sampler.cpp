@@ -7,6 +7,8 @@
 #include <random>
 #include <string>
 
+#include "kernels/vec_ops.h"
+
 namespace sov::sampling {
 namespace {
 
@@ -33,16 +35,10 @@ uint64_t random_seed() {
 }
 
 // Index of the highest entry (lowest index on ties) or -1 when none is above -inf.
+// Vectorized (a greedy step of a 32k vocabulary took ~40 us with a scalar loop, while the
+// engine's other threads waited).
 int32_t argmax(std::span<const float> v) {
-  int32_t best = -1;
-  float best_value = -kInf;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] > best_value) {  // false for NaN
-      best_value = v[i];
-      best = static_cast<int32_t>(i);
-    }
-  }
-  return best;
+  return static_cast<int32_t>(kernels::argmax(v.data(), static_cast<int64_t>(v.size())));
 }
 
 Status check_probability(const char* name, float v) {
