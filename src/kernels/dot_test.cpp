@@ -163,6 +163,10 @@ TEST(ActivationConversion, SimdIsByteIdenticalToScalar) {
   for (int i = 0; i < 32; ++i) x[i] = static_cast<float>(i - 16) + 0.5f;
   x[31] = 127.0f;
   for (int i = 64; i < 96; ++i) x[i] = 0.0f;  // an all-zero block
+  // Q8_K: both signs of the largest magnitude in one 256-block; the first (negative) one sets
+  // the scale's sign.
+  x[300] = -50.0f;
+  x[310] = 50.0f;
   for (TensorType t : kTypes) {
     const TypeKernels* ref = type_kernels(t, Isa::kScalar);
     if (ref->from_float == nullptr) continue;

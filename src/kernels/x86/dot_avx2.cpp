@@ -160,11 +160,15 @@ SOV_KT void from_float_q8_k(const float* x, void* vy, int64_t n) {
       std::memset(&y[b], 0, sizeof y[b]);
       continue;
     }
-    // The first element whose magnitude is amax gives the sign (as the scalar loop).
+    // The first element whose magnitude is amax gives the sign (as the scalar loop), found 8
+    // at a time: the element-wise search was most of this function's time.
     float max = 0.0f;
-    for (int j = 0; j < quant::kQK_K; ++j) {
-      if (x[j] == amax || x[j] == -amax) {
-        max = x[j];
+    const __m256 target = _mm256_set1_ps(amax);
+    for (int j = 0; j < quant::kQK_K; j += 8) {
+      const __m256 mag = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j));
+      const int hit = _mm256_movemask_ps(_mm256_cmp_ps(mag, target, _CMP_EQ_OQ));
+      if (hit != 0) {
+        max = x[j + __builtin_ctz(static_cast<unsigned>(hit))];
         break;
       }
     }
