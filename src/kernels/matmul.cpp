@@ -318,7 +318,10 @@ void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t 
     if (pool == nullptr || pool->size() == 1) {
       run(0, total, 0);
     } else {
-      pool->parallel_for(total, run, pk != nullptr ? 1 : 8);
+      // Packed: chunks of at least ~32 KiB of weights, as packed_matmul (fewer hand-offs).
+      const size_t grain =
+          pk != nullptr ? std::max<size_t>(1, 32768 / (static_cast<size_t>(w0.row_bytes) * kPackRows)) : 8;
+      pool->parallel_for(total, run, grain);
     }
     return;
   }
