@@ -1,8 +1,9 @@
 // Elementwise and per-row operations of the optimized forward pass, vectorized with
-// AVX-512 where the CPU has it (scalar loops otherwise): RMS norm, residual add, the
-// gated activations of the feed-forward block, and rounding to half precision (KV cache). The engine's scalar
-// reference forward keeps its own plain versions (engine/ops.h); these agree with them to float rounding (the
-// SIMD exp / tanh are accurate to a few ulp).
+// AVX-512 where the CPU has it (scalar loops otherwise): RMS norm, residual add, the gated
+// activations of the feed-forward block, rounding to half precision (the KV cache) and the
+// argmax of greedy sampling. The engine's scalar reference forward keeps its own plain
+// versions (engine/ops.h); these agree with them to float rounding (the SIMD exp / tanh are
+// accurate to a few ulp).
 //
 // Pure functions, thread-safe; none allocates.
 #pragma once
