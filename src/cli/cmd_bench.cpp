@@ -177,7 +177,7 @@ int run_bench(const BenchOptions& o) {
   const int threads = o.threads > 0 ? o.threads : physical_cores();
   const int32_t n_ctx = std::max<int32_t>(16, std::max(o.n_prompt, o.n_gen));
   const auto kv_type = engine::parse_kv_type(o.kv_cache_type);
-  if (!kv_type) return fail(fmt::format("--kv-cache-type: '{}' is not f16 or f32", o.kv_cache_type));
+  if (!kv_type) return fail(kv_type.status().with_context("--kv-cache-type").message());
   auto ctx = engine::Context::create(*model, {.n_ctx = n_ctx,
                                               .n_batch = std::max(o.n_batch, o.n_seq),
                                               .n_threads = threads,

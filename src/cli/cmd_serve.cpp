@@ -58,7 +58,7 @@ int run_serve(const ServeOptions& o) {
   if (o.ctx >= 0) config.context_length = o.ctx;
   if (!o.kv_cache_type.empty()) {
     auto t = engine::parse_kv_type(o.kv_cache_type);
-    if (!t) return fail(fmt::format("--kv-cache-type: '{}' is not f16 or f32", o.kv_cache_type));
+    if (!t) return fail(t.status().with_context("--kv-cache-type").message());
     config.kv_cache_type = *t;
   }
   if (!o.keep_alive.empty()) {

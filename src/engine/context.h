@@ -77,7 +77,6 @@ class Context {
     return 2 * kv_type_bytes(kv_type_) * static_cast<size_t>(hp_.n_layer) * n_past_.size() *
            static_cast<size_t>(n_ctx_) * static_cast<size_t>(hp_.n_embd_kv());
   }
-  KvType kv_type() const { return kv_type_; }
   const Model& model() const { return *model_; }
   // Forgets cached positions >= n of a sequence (n <= n_past), e.g. to reuse a shared prefix.
   void truncate(int seq, int32_t n);

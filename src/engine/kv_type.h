@@ -4,15 +4,16 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
 #include <string_view>
+
+#include "base/status.h"
 
 namespace sov::engine {
 
 enum class KvType { kF32, kF16 };
 
-// "f32" / "f16" (case-insensitive); nullopt for anything else.
-std::optional<KvType> parse_kv_type(std::string_view name);
+// "f32" / "f16" (case-insensitive); InvalidArgument "'NAME' is not f16 or f32" otherwise.
+Result<KvType> parse_kv_type(std::string_view name);
 const char* kv_type_name(KvType t);
 inline size_t kv_type_bytes(KvType t) {
   return t == KvType::kF16 ? 2 : 4;

@@ -89,14 +89,17 @@ Status Model::pack_weights(bool release_originals) {
   // One buffer for all matrices, in the order the forward pass streams them: most matrices
   // are smaller than a 2 MiB huge page, so buffers of their own would get none (only 16 of
   // the 62 MiB of the 150M model did), and the TLB misses cost generation speed.
+  const auto padded_size = [](const kernels::WeightView& v) {
+    return (kernels::packed_size(v) + 63) / 64 * 64;
+  };
   size_t total = 0;
-  for (Matrix* m : todo) total += (kernels::packed_size(m->view) + 63) / 64 * 64;
+  for (Matrix* m : todo) total += padded_size(m->view);
   SOV_ASSIGN_OR_RETURN(kernels::PackedBuffer buf, kernels::PackedBuffer::allocate(total));
   size_t offset = 0;
   for (Matrix* m : todo) {
     const kernels::WeightView& v = m->view;
     uint8_t* packed = buf.data() + offset;
-    offset += (kernels::packed_size(v) + 63) / 64 * 64;
+    offset += padded_size(v);
     // A few MiB of source rows at a time: map them in, pack them, drop them, so the resident
     // size grows by the packed copy only.
     const int64_t n_groups = v.n_out / kernels::kPackRows;

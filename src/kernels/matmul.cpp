@@ -100,6 +100,12 @@ const uint16_t* bf16_activations(const float* x, int64_t n_in, int64_t n_tokens,
   return a;
 }
 
+// Groups of 16 packed rows per chunk handed to a thread: at least ~32 KiB of weights, since
+// smaller chunks cost more in hand-offs than they save in balance.
+size_t packed_grain(size_t row_bytes) {
+  return std::max<size_t>(1, 32768 / (row_bytes * kPackRows));
+}
+
 // Rows [0, n_out / 16 * 16) from the packed copy.
 void packed_matmul(const x86::PackedKernel& pk, const WeightView& w, const float* x, int64_t n_tokens,
                    float* y, Scratch* s, ThreadPool* pool) {
@@ -117,11 +123,7 @@ void packed_matmul(const x86::PackedKernel& pk, const WeightView& w, const float
   if (pool == nullptr || pool->size() == 1) {
     run(0, static_cast<size_t>(n_groups), 0);
   } else {
-    // Chunks of at least ~2 x 16 KiB of weights: smaller ones cost more in hand-offs than
-    // they save in balance.
-    const size_t group_bytes = static_cast<size_t>(w.row_bytes) * kPackRows;
-    const size_t grain = std::max<size_t>(1, 32768 / group_bytes);
-    pool->parallel_for(static_cast<size_t>(n_groups), run, grain);
+    pool->parallel_for(static_cast<size_t>(n_groups), run, packed_grain(w.row_bytes));
   }
 }
 #endif
@@ -318,10 +320,7 @@ void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t 
     if (pool == nullptr || pool->size() == 1) {
       run(0, total, 0);
     } else {
-      // Packed: chunks of at least ~32 KiB of weights, as packed_matmul (fewer hand-offs).
-      const size_t grain =
-          pk != nullptr ? std::max<size_t>(1, 32768 / (static_cast<size_t>(w0.row_bytes) * kPackRows)) : 8;
-      pool->parallel_for(total, run, grain);
+      pool->parallel_for(total, run, pk != nullptr ? packed_grain(w0.row_bytes) : 8);
     }
     return;
   }

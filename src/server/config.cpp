@@ -108,7 +108,7 @@ Status apply_env(const EnvLookup& env, ServerConfig* c) {
   }
   if (auto v = env("SOV_KV_CACHE_TYPE"); v && !v->empty()) {
     auto t = engine::parse_kv_type(*v);
-    if (!t) return Status::invalid_argument(fmt::format("SOV_KV_CACHE_TYPE: '{}' is not f16 or f32", *v));
+    if (!t) return t.status().with_context("SOV_KV_CACHE_TYPE");
     c->kv_cache_type = *t;
   }
   if (auto v = env("SOV_MAX_LOADED_MODELS"); v && !v->empty()) {
