@@ -14,7 +14,7 @@
 // consistent, `work` must not use locks another thread of this process could hold (glibc's
 // malloc and stdio are safe; keep third-party libraries that `work` uses out of the parent).
 // The child closes every inherited file descriptor except the result pipe and stderr, and
-// dies with the parent.
+// dies with the parent. Calls from several threads are safe and run one at a time.
 #pragma once
 
 #include <cstddef>
